@@ -1,0 +1,54 @@
+// Verifies users' access tokens against identity's JWKS; a bad token is an error, never anonymity.
+import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { ANONYMOUS, type Caller } from '@citadel/kit/auth';
+import { HttpError } from '@citadel/kit/http';
+
+export interface AccessTokenVerifierOptions {
+  /** identity's `/.well-known/jwks.json`, or a key set (tests). */
+  jwks: string | JWTVerifyGetKey;
+  issuer: string;
+  audience: string;
+}
+
+export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
+  // Cached; an unknown `kid` triggers a refetch (at most one per 30 s cooldown).
+  const keys =
+    typeof options.jwks === 'string'
+      ? createRemoteJWKSet(new URL(options.jwks), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 })
+      : options.jwks;
+
+  /** Returns the caller for an Authorization header; no header means anonymous. */
+  return async function verify(authorization: string | undefined): Promise<Caller> {
+    if (!authorization) return ANONYMOUS;
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+    if (!match?.[1]) throw unauthenticated('INVALID_TOKEN', 'Authorization header must be "Bearer <access token>"');
+    try {
+      const { payload } = await jwtVerify(match[1], keys, {
+        issuer: options.issuer,
+        audience: options.audience,
+        algorithms: ['EdDSA'],
+        requiredClaims: ['sub', 'exp', 'iat'],
+      });
+      return {
+        userId: String(payload.sub),
+        sessionId: typeof payload.sid === 'string' ? payload.sid : null,
+        permissions: [],
+      };
+    } catch (error) {
+      if (error instanceof errors.JWTExpired) throw unauthenticated('TOKEN_EXPIRED', 'Access token has expired');
+      if (error instanceof errors.JWKSTimeout || isFetchFailure(error)) {
+        throw new HttpError(503, 'SERVICE_UNAVAILABLE', 'Cannot verify tokens right now; try again shortly');
+      }
+      if (error instanceof errors.JOSEError) throw unauthenticated('INVALID_TOKEN', 'Access token is invalid');
+      throw error;
+    }
+  };
+}
+
+function unauthenticated(reason: string, message: string): HttpError {
+  return new HttpError(401, 'UNAUTHENTICATED', message, { reason });
+}
+
+function isFetchFailure(error: unknown): boolean {
+  return error instanceof TypeError && /fetch failed/i.test(error.message);
+}

@@ -1,0 +1,40 @@
+// The gateway's settings; the only reader of process.env in this service.
+import { join } from 'node:path';
+import { bool, list, logLevel, nodeEnv, parseEnv, port, z } from '@citadel/kit/env';
+import { DATA_DIR, SCHEMA_DIR } from '@citadel/kit/paths';
+
+const parsed = parseEnv({
+  NODE_ENV: nodeEnv,
+  LOG_LEVEL: logLevel,
+  GATEWAY_HOST: z.string().default('127.0.0.1'),
+  GATEWAY_PORT: port(4000),
+  SUPERGRAPH_PATH: z.string().default(join(SCHEMA_DIR, 'supergraph.graphql')),
+  KEYS_DIR: z.string().default(join(DATA_DIR, 'keys')),
+  GATEWAY_PRIVATE_KEY: z.string().optional(),
+  IDENTITY_JWKS_URL: z.string().url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
+  JWT_ISSUER: z.string().default('citadel-identity'),
+  JWT_AUDIENCE: z.string().default('citadel'),
+  CORS_ORIGINS: list(''),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_000_000),
+  MAX_DEPTH: z.coerce.number().int().min(1).default(15),
+  MAX_ALIASES: z.coerce.number().int().min(0).default(30),
+  MAX_ROOT_FIELDS: z.coerce.number().int().min(1).default(20),
+  INTROSPECTION: bool(false),
+  EXPLORER: bool(true),
+});
+
+/** `SUBGRAPH_<NAME>_URL` overrides the routing URL the supergraph gives subgraph <name>. */
+const subgraphUrls: Record<string, string> = {};
+for (const [name, value] of Object.entries(process.env)) {
+  const match = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(name);
+  if (match?.[1] && value) subgraphUrls[match[1].toLowerCase()] = value;
+}
+
+export const env = {
+  ...parsed,
+  subgraphUrls,
+  /** Introspection is on in development and off in production unless INTROSPECTION=true. */
+  introspection: parsed.NODE_ENV !== 'production' || parsed.INTROSPECTION,
+};
+
+export type GatewayEnv = typeof env;

@@ -1,0 +1,99 @@
+// Gateway start-up, in order: env, logger, keys, supergraph, Apollo, server, listen.
+import { ApolloGateway } from '@apollo/gateway';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { apolloHandler } from '@citadel/kit/apollo-http';
+import { InternalTokenMinter, type Caller } from '@citadel/kit/auth';
+import { createErrorFormatter } from '@citadel/kit/errors';
+import { sendJson, sendJsonError } from '@citadel/kit/http';
+import { loadSigningKey } from '@citadel/kit/keys';
+import { createLogger } from '@citadel/kit/logger';
+import { createServiceServer, explainListenError, onShutdownSignal } from '@citadel/kit/server';
+import type { IncomingMessage } from 'node:http';
+import { createAccessTokenVerifier } from './access-token';
+import type { GatewayContext } from './context';
+import { env } from './env';
+import { serveExplorer, wantsHtml } from './explorer';
+import { operationLimitsRule } from './limits';
+import { SubgraphSource } from './subgraph-source';
+import { supergraphFromFile } from './supergraph';
+
+async function main(): Promise<void> {
+  const logger = createLogger('gateway', env.LOG_LEVEL);
+  const key = await loadSigningKey({
+    name: 'gateway',
+    pem: env.GATEWAY_PRIVATE_KEY,
+    dir: env.KEYS_DIR,
+    generate: env.NODE_ENV !== 'production',
+  });
+  const minter = new InternalTokenMinter(key);
+  const verifyAccessToken = createAccessTokenVerifier({
+    jwks: env.IDENTITY_JWKS_URL,
+    issuer: env.JWT_ISSUER,
+    audience: env.JWT_AUDIENCE,
+  });
+
+  const gateway = new ApolloGateway({
+    supergraphSdl: supergraphFromFile(env.SUPERGRAPH_PATH, logger),
+    buildService: ({ name, url }) => new SubgraphSource(name, env.subgraphUrls[name] ?? url ?? '', minter),
+    logger,
+  });
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    introspection: env.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: createErrorFormatter(logger),
+    validationRules: [
+      operationLimitsRule({ maxDepth: env.MAX_DEPTH, maxAliases: env.MAX_ALIASES, maxRootFields: env.MAX_ROOT_FIELDS }),
+    ],
+    plugins: [ApolloServerPluginLandingPageDisabled()],
+    logger,
+  });
+  await apollo.start();
+
+  const callers = new WeakMap<IncomingMessage, Caller>();
+  const handle = apolloHandler<GatewayContext>(apollo, async (req, scope) => {
+    const caller = callers.get(req)!;
+    const requestLogger = caller.userId ? scope.logger.child({ userId: caller.userId }) : scope.logger;
+    return { caller, requestId: scope.requestId, logger: requestLogger };
+  });
+
+  const server = createServiceServer({
+    service: 'gateway',
+    logger,
+    maxBodyBytes: env.MAX_BODY_BYTES,
+    corsOrigins: env.CORS_ORIGINS,
+    routes: {
+      '/': (req, res) => {
+        if (!env.EXPLORER || req.method !== 'GET') return sendJsonError(res, 404, 'NOT_FOUND', 'No route for /');
+        serveExplorer(req, res);
+      },
+      '/graphql': async (req, res, scope) => {
+        if (env.EXPLORER && wantsHtml(req)) return serveExplorer(req, res);
+        callers.set(req, await verifyAccessToken(req.headers.authorization));
+        await handle(req, res, scope);
+      },
+      '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, key.jwks),
+    },
+    ready: async () => true,
+    onClose: () => apollo.stop(),
+  });
+  onShutdownSignal(logger, server.close);
+  try {
+    const port = await server.listen(env.GATEWAY_PORT, env.GATEWAY_HOST);
+    const host = env.GATEWAY_HOST === '0.0.0.0' ? 'localhost' : env.GATEWAY_HOST;
+    logger.info({ port, url: `http://${host}:${port}/` }, 'gateway listening');
+  } catch (error) {
+    const message = explainListenError(error, env.GATEWAY_PORT, 'GATEWAY_PORT');
+    if (!message) throw error;
+    logger.fatal(message);
+    await apollo.stop();
+    process.exit(1);
+  }
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`gateway failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});

@@ -1,0 +1,165 @@
+// The HTTP server every service runs: health, metrics, request ids, body limits, CORS, shutdown.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { DEFAULT_MAX_BODY_BYTES, HttpError, requestIdOf, sendJson, sendJsonError } from './http';
+import { createMetrics, type ServiceMetrics } from './metrics';
+
+export interface RequestScope {
+  requestId: string;
+  logger: Logger;
+  maxBodyBytes: number;
+}
+
+export type RouteHandler = (req: IncomingMessage, res: ServerResponse, scope: RequestScope) => Promise<void> | void;
+
+export interface ServiceServerOptions {
+  service: string;
+  logger: Logger;
+  /** Exact-path routes, e.g. `/graphql` or `/.well-known/jwks.json`. */
+  routes: Record<string, RouteHandler>;
+  /** Readiness: resolves true when the service can do its work (database reachable, schema loaded). */
+  ready: () => Promise<boolean>;
+  /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MB. */
+  maxBodyBytes?: number;
+  /** Origins allowed by CORS; empty means no cross-origin browser access. */
+  corsOrigins?: readonly string[];
+  /** Called once after the server stopped accepting and in-flight requests drained. */
+  onClose?: () => Promise<void>;
+  /** How long shutdown waits for in-flight requests before closing them, ms. Default 10 s. */
+  drainTimeoutMs?: number;
+}
+
+export interface ServiceServer {
+  http: Server;
+  metrics: ServiceMetrics;
+  listen(port: number, host: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+export function createServiceServer(options: ServiceServerOptions): ServiceServer {
+  const { logger, routes } = options;
+  const metrics = createMetrics(options.service);
+  const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+  const corsOrigins = new Set(options.corsOrigins ?? []);
+  let closing: Promise<void> | undefined;
+
+  const builtIn: Record<string, RouteHandler> = {
+    '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
+    '/health/ready': async (_req, res) => {
+      const ok = !closing && (await options.ready().catch(() => false));
+      sendJson(res, ok ? 200 : 503, { status: ok ? 'ready' : 'unavailable' });
+    },
+    '/metrics': async (_req, res) => {
+      const text = await metrics.registry.metrics();
+      res.writeHead(200, { 'content-type': metrics.registry.contentType });
+      res.end(text);
+    },
+  };
+
+  const http = createServer(async (req, res) => {
+    const started = process.hrtime.bigint();
+    const requestId = requestIdOf(req);
+    res.setHeader('x-request-id', requestId);
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    const handler = builtIn[path] ?? routes[path];
+    const route = handler ? path : 'unmatched';
+    res.on('finish', () => {
+      const labels = { method: req.method ?? 'GET', route, status: String(res.statusCode) };
+      metrics.httpRequests.inc(labels);
+      metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+    });
+    const scope: RequestScope = { requestId, logger: logger.child({ requestId }), maxBodyBytes };
+    if (applyCors(req, res, corsOrigins)) return;
+    if (closing) res.setHeader('connection', 'close');
+    try {
+      if (!handler) return sendJsonError(res, 404, 'NOT_FOUND', `No route for ${path}`);
+      await handler(req, res, scope);
+    } catch (error) {
+      if (error instanceof HttpError) {
+        return sendJsonError(res, error.status, error.code, error.message, error.extensions);
+      }
+      scope.logger.error({ err: error }, 'request failed');
+      sendJsonError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');
+    }
+  });
+  http.keepAliveTimeout = 65_000;
+
+  return {
+    http,
+    metrics,
+    listen: (port, host) =>
+      new Promise((resolve, reject) => {
+        const onError = (error: NodeJS.ErrnoException) => {
+          http.off('listening', onListening);
+          reject(error);
+        };
+        const onListening = () => {
+          http.off('error', onError);
+          const address = http.address();
+          resolve(typeof address === 'object' && address ? address.port : port);
+        };
+        http.once('error', onError);
+        http.once('listening', onListening);
+        http.listen(port, host);
+      }),
+    close: () => {
+      closing ??= (async () => {
+        const drained = new Promise<void>((resolve) => http.close(() => resolve()));
+        http.closeIdleConnections();
+        const timer = setTimeout(() => http.closeAllConnections(), options.drainTimeoutMs ?? 10_000);
+        await drained;
+        clearTimeout(timer);
+        await options.onClose?.();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Answers preflights and sets CORS headers for allowed origins; true when the request is done. */
+function applyCors(req: IncomingMessage, res: ServerResponse, allowed: ReadonlySet<string>): boolean {
+  const origin = req.headers.origin;
+  if (origin && (allowed.has(origin) || allowed.has('*'))) {
+    res.setHeader('access-control-allow-origin', origin);
+    res.setHeader('vary', 'Origin');
+    res.setHeader('access-control-expose-headers', 'x-request-id');
+    if (req.method === 'OPTIONS') {
+      res.writeHead(204, {
+        'access-control-allow-methods': 'GET, POST, OPTIONS',
+        'access-control-allow-headers':
+          req.headers['access-control-request-headers'] ?? 'content-type, authorization, x-request-id',
+        'access-control-max-age': '600',
+      });
+      res.end();
+      return true;
+    }
+  }
+  return false;
+}
+
+/** Closes `close` once on SIGTERM or SIGINT, then exits; a second signal exits at once. */
+export function onShutdownSignal(logger: Logger, close: () => Promise<void>): void {
+  let stopping = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    close().then(
+      () => process.exit(0),
+      (error: unknown) => {
+        logger.error({ err: error }, 'shutdown failed');
+        process.exit(1);
+      },
+    );
+  };
+  process.once('SIGTERM', handler);
+  process.once('SIGINT', handler);
+}
+
+/** A fatal start-up error, said once with what to do about it. */
+export function explainListenError(error: unknown, port: number, setting: string): string | undefined {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  if (code === 'EADDRINUSE') return `Port ${port} is already in use. Stop what is using it or choose another port with ${setting}.`;
+  if (code === 'EACCES') return `Not allowed to listen on port ${port}. Choose a port above 1024 with ${setting}.`;
+  return undefined;
+}

@@ -1,0 +1,64 @@
+// A subgraph's GraphQL endpoint: refuses callers without the gateway's internal token, forks the ORM.
+import type { IncomingMessage } from 'node:http';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { GraphQLSchema } from 'graphql';
+import type { Logger } from 'pino';
+import { apolloHandler } from './apollo-http';
+import type { Caller } from './auth';
+import { InternalTokenError } from './auth';
+import type { Orm } from './db';
+import { createErrorFormatter } from './errors';
+import { sendJsonError } from './http';
+import type { RequestScope, RouteHandler } from './server';
+
+/** What every subgraph resolver gets; subgraphs extend it with their own loaders. */
+export interface SubgraphContext {
+  em: EntityManager;
+  caller: Caller;
+  requestId: string;
+  logger: Logger;
+}
+
+export interface SubgraphEndpointOptions<TContext extends SubgraphContext> {
+  schema: GraphQLSchema;
+  orm: Orm;
+  logger: Logger;
+  introspection: boolean;
+  verifyInternalToken: (authorization: string | undefined) => Promise<Caller>;
+  /** Adds per-request parts (DataLoaders) to the base context. */
+  extendContext: (base: SubgraphContext) => TContext;
+}
+
+export async function createSubgraphEndpoint<TContext extends SubgraphContext>(
+  options: SubgraphEndpointOptions<TContext>,
+): Promise<{ route: RouteHandler; stop: () => Promise<void> }> {
+  const apollo = new ApolloServer<TContext>({
+    schema: options.schema,
+    introspection: options.introspection,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: false,
+    formatError: createErrorFormatter(options.logger),
+    plugins: [ApolloServerPluginLandingPageDisabled()],
+  });
+  await apollo.start();
+  const callers = new WeakMap<IncomingMessage, Caller>();
+  const handle = apolloHandler(apollo, async (req, scope: RequestScope) => {
+    const caller = callers.get(req)!;
+    const logger = caller.userId ? scope.logger.child({ userId: caller.userId }) : scope.logger;
+    const em = options.orm.em.fork() as EntityManager;
+    return options.extendContext({ em, caller, requestId: scope.requestId, logger });
+  });
+  const route: RouteHandler = async (req, res, scope) => {
+    try {
+      callers.set(req, await options.verifyInternalToken(req.headers.authorization));
+    } catch (error) {
+      if (!(error instanceof InternalTokenError)) throw error;
+      scope.logger.warn({ reason: error.message }, 'refused a request without a valid internal token');
+      return sendJsonError(res, 401, 'UNAUTHENTICATED', error.message);
+    }
+    await handle(req, res, scope);
+  };
+  return { route, stop: () => apollo.stop() };
+}

@@ -1,0 +1,18 @@
+// Settings the launcher reads (the services read their own in their env.ts).
+import { join } from 'node:path';
+import { logLevel, parseEnv, port, z } from '@citadel/kit/env';
+import { DATA_DIR } from '@citadel/kit/paths';
+
+export const launcherEnv = parseEnv({
+  DATABASE_URL: z.string().optional(),
+  DATA_DIR: z.string().default(DATA_DIR),
+  EMBEDDED_PG_PORT: port(54329),
+  GATEWAY_HOST: z.string().default('127.0.0.1'),
+  GATEWAY_PORT: port(4000),
+  IDENTITY_HOST: z.string().default('127.0.0.1'),
+  IDENTITY_PORT: port(4001),
+  LOG_LEVEL: logLevel,
+  READY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(90),
+});
+
+export const keysDir = (dataDir: string) => join(dataDir, 'keys');

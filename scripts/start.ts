@@ -1,0 +1,124 @@
+// `npm start`: the whole platform on one machine. Database (embedded unless DATABASE_URL is set),
+// migrations, development keys, then identity and the gateway as separate processes.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { join } from 'node:path';
+import { loadSigningKey } from '@citadel/kit/keys';
+import { createLogger } from '@citadel/kit/logger';
+import { REPO_ROOT } from '@citadel/kit/paths';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
+import { keysDir, launcherEnv as env } from './launcher-env';
+import { migrateAll } from './migrations';
+import { assertPortFree } from './ports';
+
+const logger = createLogger('launcher', env.LOG_LEVEL);
+const children: { name: string; process: ChildProcess }[] = [];
+let database: EmbeddedDatabase | undefined;
+let stopping: Promise<void> | undefined;
+
+interface ServiceSpec {
+  name: string;
+  dir: string;
+  host: string;
+  port: number;
+  portSetting: string;
+}
+
+const SERVICES: ServiceSpec[] = [
+  { name: 'identity', dir: 'subgraphs/identity', host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, portSetting: 'IDENTITY_PORT' },
+  { name: 'gateway', dir: 'gateway', host: env.GATEWAY_HOST, port: env.GATEWAY_PORT, portSetting: 'GATEWAY_PORT' },
+];
+
+async function main(): Promise<void> {
+  const started = Date.now();
+  for (const service of SERVICES) await assertPortFree(service.port, service.host, service.portSetting);
+  let url = env.DATABASE_URL;
+  if (!url) {
+    await assertPortFree(env.EMBEDDED_PG_PORT, '127.0.0.1', 'EMBEDDED_PG_PORT');
+    logger.info({ dataDir: env.DATA_DIR }, 'starting embedded PostgreSQL');
+    database = await startEmbeddedPostgres({
+      dataDir: env.DATA_DIR,
+      port: env.EMBEDDED_PG_PORT,
+      database: 'citadel',
+      onLog: (line) => logger.debug({ postgres: line.trim() }),
+    });
+    url = database.url;
+  }
+  await migrateAll(url, logger);
+  const keys = keysDir(env.DATA_DIR);
+  for (const name of ['identity', 'gateway']) await loadSigningKey({ name, dir: keys, generate: true });
+
+  const childEnv = {
+    ...process.env,
+    DATABASE_URL: url,
+    KEYS_DIR: keys,
+    IDENTITY_PORT: String(env.IDENTITY_PORT),
+    GATEWAY_PORT: String(env.GATEWAY_PORT),
+    INTERNAL_JWKS_URL: `http://${env.GATEWAY_HOST}:${env.GATEWAY_PORT}/.well-known/jwks.json`,
+    IDENTITY_JWKS_URL: `http://${env.IDENTITY_HOST}:${env.IDENTITY_PORT}/.well-known/jwks.json`,
+    SUBGRAPH_IDENTITY_URL: `http://${env.IDENTITY_HOST}:${env.IDENTITY_PORT}/graphql`,
+  };
+  for (const service of SERVICES) {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(service.dir, 'src/main.ts')], {
+      cwd: REPO_ROOT,
+      env: childEnv,
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
+    children.push({ name: service.name, process: child });
+    child.once('exit', (code, signal) => {
+      if (stopping) return;
+      logger.error({ service: service.name, code, signal }, `${service.name} exited; stopping everything`);
+      void stop(1);
+    });
+  }
+  await Promise.all(SERVICES.map((s) => waitReady(s)));
+  const host = env.GATEWAY_HOST === '0.0.0.0' ? 'localhost' : env.GATEWAY_HOST;
+  const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  process.stdout.write(
+    `\nCitadel is ready in ${seconds}s.\n  Explorer: http://${host}:${env.GATEWAY_PORT}/\n  GraphQL:  http://${host}:${env.GATEWAY_PORT}/graphql\nPress Ctrl-C to stop.\n\n`,
+  );
+}
+
+async function waitReady(service: ServiceSpec): Promise<void> {
+  const deadline = Date.now() + env.READY_TIMEOUT_SECONDS * 1000;
+  const url = `http://${service.host}:${service.port}/health/ready`;
+  while (Date.now() < deadline) {
+    if (stopping) throw new Error('stopping');
+    const ok = await fetch(url).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 150));
+  }
+  throw new Error(`${service.name} was not ready within ${env.READY_TIMEOUT_SECONDS}s (${url})`);
+}
+
+/** Stops the services (SIGTERM, then SIGKILL after 10 s), then PostgreSQL; exits with `code`. */
+function stop(code: number): Promise<void> {
+  stopping ??= (async () => {
+    await Promise.all(
+      children.map(
+        ({ process: child }) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            child.once('exit', () => {
+              clearTimeout(timer);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await database?.stop().catch((error: unknown) => logger.warn({ err: error }, 'PostgreSQL stop failed'));
+    logger.info('stopped');
+    process.exit(code);
+  })();
+  return stopping;
+}
+
+process.once('SIGINT', () => void stop(0));
+process.once('SIGTERM', () => void stop(0));
+
+main().catch((error: unknown) => {
+  if (stopping) return;
+  process.stderr.write(`\nCitadel could not start: ${error instanceof Error ? error.message : String(error)}\n`);
+  void stop(1);
+});

@@ -1,0 +1,29 @@
+// The subgraphs this repository ships: where they listen by default and how to print their SDL.
+import { printSubgraphSchema } from '@apollo/subgraph';
+import { sdlOnlyServices } from '@citadel/kit/federation';
+
+export interface SubgraphInfo {
+  name: string;
+  /** Workspace folder, relative to the repository root. */
+  dir: string;
+  /** Default port, and the variable that changes it. */
+  port: number;
+  portSetting: string;
+  /** Routing URL written into the supergraph (overridable with SUBGRAPH_<NAME>_URL at the gateway). */
+  routingUrl: string;
+  printSdl: () => Promise<string>;
+}
+
+export const SUBGRAPHS: SubgraphInfo[] = [
+  {
+    name: 'identity',
+    dir: 'subgraphs/identity',
+    port: 4001,
+    portSetting: 'IDENTITY_PORT',
+    routingUrl: 'http://127.0.0.1:4001/graphql',
+    printSdl: async () => {
+      const { buildIdentitySchema } = await import('../subgraphs/identity/src/schema');
+      return printSubgraphSchema(await buildIdentitySchema(sdlOnlyServices()));
+    },
+  },
+];

@@ -1,0 +1,46 @@
+// A login session (`sid` in access tokens) and the rotating refresh tokens that keep it alive.
+import { EntitySchema } from '@mikro-orm/postgresql';
+import type { User } from '../users/user.entity';
+
+export class Session {
+  id!: string;
+  user!: User;
+  createdAt: Date = new Date();
+  revokedAt: Date | null = null;
+  revokedReason: string | null = null;
+}
+
+export class RefreshToken {
+  id!: string;
+  session!: Session;
+  /** SHA-256 of the token, hex. The token itself is never stored. */
+  tokenHash!: string;
+  createdAt: Date = new Date();
+  expiresAt!: Date;
+  usedAt: Date | null = null;
+}
+
+export const SessionEntity = new EntitySchema<Session>({
+  class: Session,
+  tableName: 'sessions',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    user: { kind: 'm:1', entity: 'User', deleteRule: 'cascade' },
+    createdAt: { type: 'Date', defaultRaw: 'now()' },
+    revokedAt: { type: 'Date', nullable: true },
+    revokedReason: { type: 'string', length: 64, nullable: true },
+  },
+});
+
+export const RefreshTokenEntity = new EntitySchema<RefreshToken>({
+  class: RefreshToken,
+  tableName: 'refresh_tokens',
+  properties: {
+    id: { type: 'uuid', primary: true },
+    session: { kind: 'm:1', entity: 'Session', deleteRule: 'cascade' },
+    tokenHash: { type: 'string', length: 64, unique: 'refresh_tokens_token_hash_key' },
+    createdAt: { type: 'Date', defaultRaw: 'now()' },
+    expiresAt: { type: 'Date' },
+    usedAt: { type: 'Date', nullable: true },
+  },
+});

@@ -1,0 +1,24 @@
+// The identity subgraph's settings; the only reader of process.env in this service.
+import { join } from 'node:path';
+import { bool, logLevel, nodeEnv, parseEnv, port, postgresUrl, z } from '@citadel/kit/env';
+import { DATA_DIR } from '@citadel/kit/paths';
+import { availableParallelism } from 'node:os';
+
+export const env = parseEnv({
+  NODE_ENV: nodeEnv,
+  LOG_LEVEL: logLevel,
+  IDENTITY_HOST: z.string().default('127.0.0.1'),
+  IDENTITY_PORT: port(4001),
+  DATABASE_URL: postgresUrl,
+  KEYS_DIR: z.string().default(join(DATA_DIR, 'keys')),
+  IDENTITY_PRIVATE_KEY: z.string().optional(),
+  INTERNAL_JWKS_URL: z.string().url().default('http://127.0.0.1:4000/.well-known/jwks.json'),
+  JWT_ISSUER: z.string().default('citadel-identity'),
+  JWT_AUDIENCE: z.string().default('citadel'),
+  ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
+  PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(2, availableParallelism())),
+  INTROSPECTION: bool(false),
+});
+
+export type IdentityEnv = typeof env;

@@ -1,0 +1,29 @@
+// The public face of an account: no secret can reach it, since it is a class of its own.
+import { GraphQLDateTime } from 'graphql-scalars';
+import { Directive, Field, ID, ObjectType } from 'type-graphql';
+import type { User } from './user.entity';
+
+@ObjectType('User')
+@Directive('@key(fields: "id")')
+export class UserType {
+  @Field(() => ID)
+  id!: string;
+
+  @Field(() => String)
+  email!: string;
+
+  @Field(() => String)
+  name!: string;
+
+  @Field(() => GraphQLDateTime)
+  createdAt!: Date;
+
+  static from(user: User): UserType {
+    return Object.assign(new UserType(), {
+      id: user.id,
+      email: user.email,
+      name: user.name,
+      createdAt: user.createdAt,
+    });
+  }
+}
