@@ -2,17 +2,16 @@
 import 'reflect-metadata';
 import { createOrm, migrate } from '@citadel/kit/db';
 import type { Logger } from '@citadel/kit/logger';
-import { migrationsDir } from '@citadel/kit/paths';
-import { entities as identityEntities } from '../subgraphs/identity/src/schema';
+import { database as identity } from '../subgraphs/identity/src/schema';
 
-const SUBGRAPH_ENTITIES = { identity: identityEntities };
+const DATABASES = [identity];
 
 export async function migrateAll(url: string, logger: Logger): Promise<void> {
-  for (const [schema, entities] of Object.entries(SUBGRAPH_ENTITIES)) {
-    const orm = await createOrm({ url, schema, entities, migrationsPath: migrationsDir(schema), logger, poolMax: 1 });
+  for (const database of DATABASES) {
+    const orm = await createOrm({ url, logger, poolMax: 1, ...database });
     try {
-      const applied = await migrate(orm, schema);
-      logger.info({ subgraph: schema, applied }, applied.length ? 'migrations applied' : 'migrations up to date');
+      const applied = await migrate(orm, database.schema);
+      logger.info({ subgraph: database.schema, applied }, applied.length ? 'migrations applied' : 'migrations up to date');
     } finally {
       await orm.close();
     }

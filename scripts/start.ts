@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { REPO_ROOT } from '@citadel/kit/paths';
-import { startEmbeddedPostgres, type EmbeddedDatabase } from './embedded-postgres';
+import { startEmbeddedPostgres, type EmbeddedDatabase } from '@citadel/kit/embedded-postgres';
 import { keysDir, launcherEnv as env } from './launcher-env';
 import { migrateAll } from './migrations';
 import { assertPortFree } from './ports';

@@ -1,5 +1,5 @@
 // MikroORM per subgraph: its own Postgres schema, its own migrations folder, a fork per request.
-import { Migrator } from '@mikro-orm/migrations';
+import { Migrator, type Migration } from '@mikro-orm/migrations';
 import { MikroORM, type EntitySchema, type Options } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 
@@ -11,8 +11,10 @@ export interface OrmOptions {
   /** The subgraph's own Postgres schema, e.g. `identity`. No subgraph reads another's. */
   schema: string;
   entities: EntitySchema<any, any>[]; // eslint-disable-line @typescript-eslint/no-explicit-any
-  /** Absolute path of `migrations/<subgraph>`. */
+  /** Absolute path of `migrations/<subgraph>` (where new migrations are written). */
   migrationsPath: string;
+  /** The subgraph's migrations in order, from `migrations/<subgraph>/index.ts`. */
+  migrations: { name: string; class: new (...args: never[]) => Migration }[];
   logger: Logger;
   poolMax?: number;
 }
@@ -27,7 +29,7 @@ export async function createOrm(options: OrmOptions): Promise<Orm> {
     migrations: {
       path: options.migrationsPath,
       pathTs: options.migrationsPath,
-      glob: '!(*.d).{js,ts}',
+      migrationsList: options.migrations as never,
       tableName: 'mikro_orm_migrations',
       transactional: true,
       allOrNothing: true,

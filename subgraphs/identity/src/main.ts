@@ -1,19 +1,13 @@
-// Identity subgraph start-up, in order: env, logger, keys, database, schema, server, listen.
+// Identity subgraph start-up, in order: env, logger, keys, database, app, listen.
 import 'reflect-metadata';
 import { createInternalTokenVerifier } from '@citadel/kit/auth';
-import { createOrm, databaseReady } from '@citadel/kit/db';
-import { sendJson } from '@citadel/kit/http';
+import { createOrm } from '@citadel/kit/db';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
-import { migrationsDir } from '@citadel/kit/paths';
-import { createServiceServer, explainListenError, onShutdownSignal } from '@citadel/kit/server';
-import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
-import { AuthService } from './auth/auth.service';
+import { explainListenError, onShutdownSignal } from '@citadel/kit/server';
+import { createIdentityApp } from './app';
 import { env } from './env';
-import { extendContext } from './identity.context';
-import { PasswordHasher } from './passwords/password-hasher';
-import { buildIdentitySchema, entities, SUBGRAPH_NAME } from './schema';
-import { UserService } from './users/user.service';
+import { database, SUBGRAPH_NAME } from './schema';
 
 async function main(): Promise<void> {
   const logger = createLogger(SUBGRAPH_NAME, env.LOG_LEVEL);
@@ -23,41 +17,20 @@ async function main(): Promise<void> {
     dir: env.KEYS_DIR,
     generate: env.NODE_ENV !== 'production',
   });
-  const orm = await createOrm({
-    url: env.DATABASE_URL,
-    schema: SUBGRAPH_NAME,
-    entities,
-    migrationsPath: migrationsDir(SUBGRAPH_NAME),
-    logger,
-  });
-  const hasher = new PasswordHasher(env.PASSWORD_HASH_CONCURRENCY);
-  const schema = await buildIdentitySchema({
-    users: new UserService(hasher),
-    auth: new AuthService(hasher, {
-      accessToken: { key, issuer: env.JWT_ISSUER, audience: env.JWT_AUDIENCE, ttlSeconds: env.ACCESS_TOKEN_TTL_SECONDS },
-      refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
-    }),
-  });
-  const endpoint = await createSubgraphEndpoint({
-    schema,
+  const orm = await createOrm({ url: env.DATABASE_URL, logger, ...database });
+  const server = await createIdentityApp({
     orm,
     logger,
-    introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
+    key,
     verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: env.INTERNAL_JWKS_URL }),
-    extendContext,
-  });
-  const server = createServiceServer({
-    service: SUBGRAPH_NAME,
-    logger,
-    routes: {
-      '/graphql': endpoint.route,
-      '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, key.jwks),
+    jwt: {
+      issuer: env.JWT_ISSUER,
+      audience: env.JWT_AUDIENCE,
+      accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
+      refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
     },
-    ready: () => databaseReady(orm),
-    onClose: async () => {
-      await endpoint.stop();
-      await orm.close();
-    },
+    passwordHashConcurrency: env.PASSWORD_HASH_CONCURRENCY,
+    introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
   });
   onShutdownSignal(logger, server.close);
   try {

@@ -1,5 +1,7 @@
 // The identity subgraph's schema: the explicit list of resolvers and entities.
 import { buildFederatedSchema } from '@citadel/kit/federation';
+import { migrationsDir } from '@citadel/kit/paths';
+import { identityMigrations } from '../../../migrations/identity';
 import type { GraphQLSchema } from 'graphql';
 import { AuthResolver } from './auth/auth.resolver';
 import type { AuthService } from './auth/auth.service';
@@ -9,7 +11,14 @@ import { UserResolver, userReferenceResolvers } from './users/user.resolver';
 import type { UserService } from './users/user.service';
 
 export const SUBGRAPH_NAME = 'identity';
-export const entities = [UserEntity, SessionEntity, RefreshTokenEntity];
+
+/** The subgraph's own Postgres schema, entities and migrations: what createOrm and migrate need. */
+export const database = {
+  schema: SUBGRAPH_NAME,
+  entities: [UserEntity, SessionEntity, RefreshTokenEntity],
+  migrations: identityMigrations,
+  migrationsPath: migrationsDir(SUBGRAPH_NAME),
+};
 
 export interface IdentityServices {
   users: UserService;

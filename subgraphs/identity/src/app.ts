@@ -1,0 +1,56 @@
+// Wires the identity subgraph from its parts; main.ts and the integration tests both use it.
+import type { Caller } from '@citadel/kit/auth';
+import { databaseReady, type Orm } from '@citadel/kit/db';
+import { sendJson } from '@citadel/kit/http';
+import type { SigningKey } from '@citadel/kit/keys';
+import type { Logger } from '@citadel/kit/logger';
+import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
+import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
+import { AuthService } from './auth/auth.service';
+import { extendContext } from './identity.context';
+import { PasswordHasher } from './passwords/password-hasher';
+import { buildIdentitySchema, SUBGRAPH_NAME } from './schema';
+import { UserService } from './users/user.service';
+
+export interface IdentityAppOptions {
+  orm: Orm;
+  logger: Logger;
+  key: SigningKey;
+  verifyInternalToken: (authorization: string | undefined) => Promise<Caller>;
+  jwt: { issuer: string; audience: string; accessTokenTtlSeconds: number; refreshTokenTtlDays: number };
+  passwordHashConcurrency: number;
+  introspection: boolean;
+}
+
+export async function createIdentityApp(options: IdentityAppOptions): Promise<ServiceServer> {
+  const { orm, logger, key, jwt } = options;
+  const hasher = new PasswordHasher(options.passwordHashConcurrency);
+  const schema = await buildIdentitySchema({
+    users: new UserService(hasher),
+    auth: new AuthService(hasher, {
+      accessToken: { key, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: jwt.accessTokenTtlSeconds },
+      refreshTokenTtlDays: jwt.refreshTokenTtlDays,
+    }),
+  });
+  const endpoint = await createSubgraphEndpoint({
+    schema,
+    orm,
+    logger,
+    introspection: options.introspection,
+    verifyInternalToken: options.verifyInternalToken,
+    extendContext,
+  });
+  return createServiceServer({
+    service: SUBGRAPH_NAME,
+    logger,
+    routes: {
+      '/graphql': endpoint.route,
+      '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, key.jwks),
+    },
+    ready: () => databaseReady(orm),
+    onClose: async () => {
+      await endpoint.stop();
+      await orm.close();
+    },
+  });
+}

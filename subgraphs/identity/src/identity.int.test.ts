@@ -1,0 +1,207 @@
+// Identity against real PostgreSQL, through its real HTTP endpoint, called as the gateway calls it.
+import { createHash } from 'node:crypto';
+import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { withClient } from '@citadel/kit/testing/database';
+import { errorCode } from '@citadel/kit/testing/graphql-client';
+import { JWT, seeds, startIdentity, type IdentityHarness } from './testing/identity-harness';
+
+const REGISTER = 'mutation($input: RegisterInput!) { register(input: $input) { id email name createdAt } }';
+const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken expiresIn tokenType user { id } } }';
+const REFRESH = 'mutation($t: String!) { refreshToken(token: $t) { accessToken refreshToken } }';
+const LOGOUT = 'mutation($t: String!) { logout(refreshToken: $t) }';
+
+let identity: IdentityHarness;
+let seed: ReturnType<typeof seeds>;
+let dbUrl: string;
+
+beforeAll(async () => {
+  identity = await startIdentity(inject('adminDatabaseUrl'));
+  seed = seeds(identity);
+  dbUrl = identity.orm.config.get('clientUrl')!;
+});
+afterAll(async () => identity?.stop());
+
+const register = (input: Record<string, string>) => identity.call(REGISTER, { variables: { input } });
+
+describe('register', () => {
+  it('creates an account with a UUID id, keeping the local part and lower-casing the domain', async () => {
+    const res = await register({ email: '  Grace.Hopper@Navy.MIL ', password: 'a fine long passphrase', name: ' Grace ' });
+    expect(res.body.errors).toBeUndefined();
+    const user = (res.body.data as { register: Record<string, string> }).register;
+    expect(user.id).toMatch(/^[0-9a-f-]{36}$/);
+    expect(user.email).toBe('Grace.Hopper@navy.mil');
+    expect(user.name).toBe('Grace');
+    expect(new Date(user.createdAt!).getTime()).toBeGreaterThan(0);
+  });
+
+  it('refuses the same email in another case with EMAIL_TAKEN', async () => {
+    await register({ email: 'case@example.com', password: 'a fine long passphrase', name: 'A' });
+    const again = await register({ email: 'CASE@Example.com', password: 'another passphrase', name: 'B' });
+    expect(errorCode(again)).toBe('EMAIL_TAKEN');
+  });
+
+  it('treats NFC and NFD spellings of one address as the same account', async () => {
+    await register({ email: 'jos\u00e9@example.com', password: 'a fine long passphrase', name: 'A' });
+    const again = await register({ email: 'jose\u0301@example.com', password: 'a fine long passphrase', name: 'B' });
+    expect(errorCode(again)).toBe('EMAIL_TAKEN');
+  });
+
+  it.each([
+    ['too short', 'short1', 'TOO_SHORT'],
+    ['too long', 'x'.repeat(129), 'TOO_LONG'],
+    ['in the common list', 'password123', 'COMMON'],
+    ['common in another case', 'PassWord1', 'COMMON'],
+    ['equal to the email', 'weak@example.com', 'MATCHES_EMAIL'],
+  ])('refuses a password %s with WEAK_PASSWORD', async (_label, password, reason) => {
+    const res = await register({ email: 'weak@example.com', password, name: 'W' });
+    expect(errorCode(res)).toBe('WEAK_PASSWORD');
+    expect(res.body.errors?.[0]?.extensions?.reason).toBe(reason);
+  });
+
+  it('accepts 8 and 128 characters, with no composition rules', async () => {
+    expect((await register({ email: 'eight@example.com', password: 'zqxjvkwp', name: 'E' })).body.errors).toBeUndefined();
+    const long = await register({ email: 'long@example.com', password: 'y'.repeat(128), name: 'L' });
+    expect(long.body.errors).toBeUndefined();
+  });
+
+  it('refuses a malformed email with BAD_USER_INPUT', async () => {
+    const res = await register({ email: 'not-an-email', password: 'a fine long passphrase', name: 'N' });
+    expect(errorCode(res)).toBe('BAD_USER_INPUT');
+  });
+
+  it('stores an argon2id PHC string with m=19456, t=2, p=1, never the password', async () => {
+    const { email, password } = await seed.user();
+    const rows = await withClient(dbUrl, (c) =>
+      c.query<{ password_hash: string }>('select password_hash from identity.users where email = $1', [email]),
+    );
+    const hash = rows.rows[0]!.password_hash;
+    expect(hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$[A-Za-z0-9+/]+\$[A-Za-z0-9+/]+$/);
+    expect(hash).not.toContain(password);
+  });
+});
+
+describe('login', () => {
+  it('returns an EdDSA access token with kid and the documented claims, valid for 15 minutes', async () => {
+    const { email, password, id } = await seed.user();
+    const res = await identity.call(LOGIN, { variables: { input: { email: email.toUpperCase(), password } } });
+    const login = (res.body.data as { login: { accessToken: string; expiresIn: number; tokenType: string } }).login;
+    expect(login.expiresIn).toBe(900);
+    expect(login.tokenType).toBe('Bearer');
+    const header = decodeProtectedHeader(login.accessToken);
+    expect(header).toMatchObject({ alg: 'EdDSA', kid: identity.identityKey.kid });
+    const { payload } = await jwtVerify(login.accessToken, createLocalJWKSet(identity.identityKey.jwks), {
+      issuer: JWT.issuer,
+      audience: JWT.audience,
+    });
+    expect(payload.sub).toBe(id);
+    expect(payload.sid).toMatch(/^[0-9a-f-]{36}$/);
+    expect(payload.exp! - payload.iat!).toBe(900);
+  });
+
+  it('answers a wrong password and an unknown email with the same code and message', async () => {
+    const { email } = await seed.user();
+    const wrong = await identity.call(LOGIN, { variables: { input: { email, password: 'not the password' } } });
+    const unknown = await identity.call(LOGIN, { variables: { input: { email: 'nobody@example.com', password: 'x' } } });
+    expect(errorCode(wrong)).toBe('INVALID_CREDENTIALS');
+    expect(errorCode(unknown)).toBe('INVALID_CREDENTIALS');
+    expect(wrong.body.errors?.[0]?.message).toBe(unknown.body.errors?.[0]?.message);
+  });
+
+  it('resolves me for the signed-in caller and refuses an anonymous one', async () => {
+    const user = await seed.user();
+    const sid = (await jwtVerify(user.accessToken, createLocalJWKSet(identity.identityKey.jwks))).payload.sid as string;
+    const me = await identity.call('{ me { id email } }', { caller: { userId: user.id, sessionId: sid, permissions: [] } });
+    expect(me.body.data).toEqual({ me: { id: user.id, email: user.email } });
+    expect(errorCode(await identity.call('{ me { id } }'))).toBe('UNAUTHENTICATED');
+  });
+});
+
+describe('refresh tokens', () => {
+  it('are stored only as SHA-256', async () => {
+    const { refreshToken } = await seed.user();
+    const sha = createHash('sha256').update(refreshToken).digest('hex');
+    const rows = await withClient(dbUrl, (c) =>
+      c.query<{ token_hash: string }>('select token_hash from identity.refresh_tokens where token_hash = $1', [sha]),
+    );
+    expect(rows.rowCount).toBe(1);
+    const raw = await withClient(dbUrl, (c) =>
+      c.query('select 1 from identity.refresh_tokens where token_hash = $1', [refreshToken]),
+    );
+    expect(raw.rowCount).toBe(0);
+  });
+
+  it('work once: the second use is refused and ends the session (reuse detection)', async () => {
+    const { refreshToken } = await seed.user();
+    const first = await identity.call<{ refreshToken: { refreshToken: string } }>(REFRESH, { variables: { t: refreshToken } });
+    expect(first.body.errors).toBeUndefined();
+    const rotated = first.body.data!.refreshToken.refreshToken;
+    expect(rotated).not.toBe(refreshToken);
+    const replay = await identity.call(REFRESH, { variables: { t: refreshToken } });
+    expect(errorCode(replay)).toBe('INVALID_REFRESH_TOKEN');
+    // The replay means the token leaked: the rotated one dies with its session.
+    expect(errorCode(await identity.call(REFRESH, { variables: { t: rotated } }))).toBe('INVALID_REFRESH_TOKEN');
+  });
+
+  it('can be redeemed by only one of two concurrent requests', async () => {
+    const { refreshToken } = await seed.user();
+    const results = await Promise.all([1, 2, 3].map(() => identity.call(REFRESH, { variables: { t: refreshToken } })));
+    expect(results.filter((r) => !r.body.errors)).toHaveLength(1);
+  });
+
+  it('stop working after logout', async () => {
+    const { refreshToken } = await seed.user();
+    const out = await identity.call(LOGOUT, { variables: { t: refreshToken } });
+    expect(out.body.data).toEqual({ logout: true });
+    expect(errorCode(await identity.call(REFRESH, { variables: { t: refreshToken } }))).toBe('INVALID_REFRESH_TOKEN');
+  });
+
+  it('refuse an unknown token', async () => {
+    expect(errorCode(await identity.call(REFRESH, { variables: { t: 'nope' } }))).toBe('INVALID_REFRESH_TOKEN');
+    expect(errorCode(await identity.call(LOGOUT, { variables: { t: 'nope' } }))).toBe('INVALID_REFRESH_TOKEN');
+  });
+});
+
+describe('federation', () => {
+  it('resolves User references in one batch, unknown and malformed ids as null', async () => {
+    const a = await seed.user();
+    const b = await seed.user();
+    const res = await identity.call<{ _entities: ({ id: string; email: string } | null)[] }>(
+      'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id email } } }',
+      {
+        variables: {
+          r: [
+            { __typename: 'User', id: a.id },
+            { __typename: 'User', id: '00000000-0000-4000-8000-000000000000' },
+            { __typename: 'User', id: 'not-a-uuid' },
+            { __typename: 'User', id: b.id },
+          ],
+        },
+      },
+    );
+    expect(res.body.errors).toBeUndefined();
+    expect(res.body.data!._entities).toEqual([{ id: a.id, email: a.email }, null, null, { id: b.id, email: b.email }]);
+  });
+});
+
+describe('the endpoint is closed to anything but the gateway', () => {
+  it('answers 401 with a JSON error to a request with no internal token', async () => {
+    const res = await fetch(identity.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    expect(res.status).toBe(401);
+    expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'UNAUTHENTICATED' } }] });
+  });
+
+  it('answers 401 to a user access token presented as if it were an internal one', async () => {
+    const { accessToken } = await seed.user();
+    const res = await fetch(identity.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${accessToken}` },
+      body: JSON.stringify({ query: '{ me { id } }' }),
+    });
+    expect(res.status).toBe(401);
+  });
+});
