@@ -1,0 +1,105 @@
+// Security: a forged, tampered, expired, unsigned or unknown-key token must never pass as a user,
+// and must never quietly fall back to anonymous either.
+import { generateKeyPairSync } from 'node:crypto';
+import { createLocalJWKSet, SignJWT } from 'jose';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { HttpError } from '@citadel/kit/http';
+import { signingKeyFromPem, type SigningKey } from '@citadel/kit/keys';
+import { createAccessTokenVerifier } from './access-token';
+
+const newKey = () =>
+  signingKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+
+let key: SigningKey;
+let other: SigningKey;
+let verify: ReturnType<typeof createAccessTokenVerifier>;
+
+const sign = (signer: SigningKey, claims: Record<string, unknown> = {}, exp = '15m') =>
+  new SignJWT({ sid: 's-1', ...claims })
+    .setProtectedHeader({ alg: 'EdDSA', kid: signer.kid })
+    .setSubject('u-1')
+    .setIssuer('citadel-identity')
+    .setAudience('citadel')
+    .setIssuedAt()
+    .setExpirationTime(exp)
+    .sign(signer.privateKey);
+
+const refusal = async (header: string) => {
+  const error = await verify(header).then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(error).toBeInstanceOf(HttpError);
+  return error as HttpError;
+};
+
+beforeAll(async () => {
+  key = await newKey();
+  other = await newKey();
+  verify = createAccessTokenVerifier({ jwks: createLocalJWKSet(key.jwks), issuer: 'citadel-identity', audience: 'citadel' });
+});
+
+describe('access token verification', () => {
+  it('turns a valid token into its user and session', async () => {
+    expect(await verify(`Bearer ${await sign(key)}`)).toEqual({ userId: 'u-1', sessionId: 's-1', permissions: [] });
+  });
+
+  it('treats no Authorization header as anonymous', async () => {
+    expect((await verify(undefined)).userId).toBeNull();
+  });
+
+  it('refuses a tampered payload', async () => {
+    const [h, p, s] = (await sign(key)).split('.');
+    const payload = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    payload.sub = 'admin';
+    const forged = `${h}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${s}`;
+    const error = await refusal(`Bearer ${forged}`);
+    expect([error.status, error.code]).toEqual([401, 'UNAUTHENTICATED']);
+  });
+
+  it('refuses an expired token, saying so', async () => {
+    const error = await refusal(`Bearer ${await signExpired()}`);
+    expect(error.code).toBe('UNAUTHENTICATED');
+    expect(error.extensions.reason).toBe('TOKEN_EXPIRED');
+  });
+
+  it('refuses alg: none', async () => {
+    const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const unsigned = `${enc({ alg: 'none', typ: 'JWT' })}.${enc({ sub: 'u-1', iss: 'citadel-identity', aud: 'citadel', iat: now, exp: now + 600 })}.`;
+    expect((await refusal(`Bearer ${unsigned}`)).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a token signed by a key identity does not publish', async () => {
+    expect((await refusal(`Bearer ${await sign(other)}`)).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a token for another audience or issuer', async () => {
+    const wrongAud = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
+      .setSubject('u-1')
+      .setIssuer('citadel-identity')
+      .setAudience('someone-else')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(key.privateKey);
+    expect((await refusal(`Bearer ${wrongAud}`)).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a malformed Authorization header instead of ignoring it', async () => {
+    expect((await refusal('Basic dXNlcjpwYXNz')).code).toBe('UNAUTHENTICATED');
+    expect((await refusal('Bearer not.a.jwt')).code).toBe('UNAUTHENTICATED');
+  });
+});
+
+function signExpired(): Promise<string> {
+  const past = Math.floor(Date.now() / 1000) - 3600;
+  return new SignJWT({ sid: 's-1' })
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
+    .setSubject('u-1')
+    .setIssuer('citadel-identity')
+    .setAudience('citadel')
+    .setIssuedAt(past - 900)
+    .setExpirationTime(past)
+    .sign(key.privateKey);
+}
