@@ -25,7 +25,7 @@ describe('createErrorFormatter', () => {
 
   it('passes a coded error relayed from a subgraph through unchanged', () => {
     const relayed = { message: 'taken', extensions: { code: 'EMAIL_TAKEN' } };
-    const out = format({ message: 'taken', extensions: { code: 'EMAIL_TAKEN', stacktrace: ['x'] } }, new GraphQLError('taken', { originalError: relayed as Error }));
+    const out = format({ message: 'taken', extensions: { code: 'EMAIL_TAKEN', stacktrace: ['x'] } }, new GraphQLError('taken', { originalError: relayed as unknown as Error }));
     expect(out).toEqual({ message: 'taken', extensions: { code: 'EMAIL_TAKEN' } });
   });
 });

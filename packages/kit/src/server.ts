@@ -10,6 +10,9 @@ export interface RequestScope {
   maxBodyBytes: number;
 }
 
+/** Probes and scrapes are not worth a log line each. */
+const QUIET_ROUTES = new Set(['/health/live', '/health/ready', '/metrics']);
+
 export type RouteHandler = (req: IncomingMessage, res: ServerResponse, scope: RequestScope) => Promise<void> | void;
 
 export interface ServiceServerOptions {
@@ -63,12 +66,16 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const handler = builtIn[path] ?? routes[path];
     const route = handler ? path : 'unmatched';
+    const scope: RequestScope = { requestId, logger: logger.child({ requestId }), maxBodyBytes };
     res.on('finish', () => {
       const labels = { method: req.method ?? 'GET', route, status: String(res.statusCode) };
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.httpRequests.inc(labels);
-      metrics.httpDuration.observe(labels, Number(process.hrtime.bigint() - started) / 1e9);
+      metrics.httpDuration.observe(labels, seconds);
+      if (!QUIET_ROUTES.has(route)) {
+        scope.logger.info({ method: labels.method, route, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      }
     });
-    const scope: RequestScope = { requestId, logger: logger.child({ requestId }), maxBodyBytes };
     if (applyCors(req, res, corsOrigins)) return;
     if (closing) res.setHeader('connection', 'close');
     try {

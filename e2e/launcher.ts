@@ -1,0 +1,76 @@
+// Starts the real platform with `npm start`'s script, on free ports, and stops it like Ctrl-C does.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmodSync, mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { REPO_ROOT } from '@citadel/kit/paths';
+import { freePort } from '@citadel/kit/testing/ports';
+
+export interface Platform {
+  process: ChildProcess;
+  gatewayUrl: string;
+  identityUrl: string;
+  dataDir: string;
+  /** Everything the launcher and its services printed so far. */
+  output(): string;
+  /** SIGINT, as Ctrl-C; resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+export interface LaunchOptions {
+  /** Variables to set (undefined removes one). DATABASE_URL is removed unless given here. */
+  env?: Record<string, string | undefined>;
+  dataDir?: string;
+  /** Resolve once this many ms passed without readiness, instead of waiting for it. */
+  expectFailure?: boolean;
+}
+
+export async function launch(options: LaunchOptions = {}): Promise<Platform> {
+  const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'citadel-e2e-'));
+  chmodSync(dataDir, 0o755); // embedded PostgreSQL runs as the postgres user when we are root
+  const [gatewayPort, identityPort, pgPort] = [await freePort(), await freePort(), await freePort()];
+  const env: Record<string, string> = {};
+  for (const [k, v] of Object.entries({
+    ...process.env,
+    DATABASE_URL: undefined,
+    NODE_ENV: 'development',
+    LOG_LEVEL: 'info',
+    DATA_DIR: dataDir,
+    GATEWAY_PORT: String(gatewayPort),
+    IDENTITY_PORT: String(identityPort),
+    EMBEDDED_PG_PORT: String(pgPort),
+    ...options.env,
+  })) {
+    if (v !== undefined) env[k] = v;
+  }
+  const child = spawn(process.execPath, ['--import', 'tsx', 'scripts/start.ts'], { cwd: REPO_ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+
+  const ready = await new Promise<boolean>((resolve) => {
+    const timer = setInterval(() => {
+      if (output.includes('Citadel is ready')) done(true);
+    }, 100);
+    const done = (value: boolean) => {
+      clearInterval(timer);
+      resolve(value);
+    };
+    void exited.then(() => done(false));
+  });
+  if (!ready && !options.expectFailure) throw new Error(`Platform did not start:\n${output}`);
+  const gw = Number(env.GATEWAY_PORT);
+  const id = Number(env.IDENTITY_PORT);
+  return {
+    process: child,
+    gatewayUrl: `http://127.0.0.1:${gw}`,
+    identityUrl: `http://127.0.0.1:${id}`,
+    dataDir,
+    output: () => output,
+    stop: async () => {
+      if (child.exitCode === null && child.signalCode === null) child.kill('SIGINT');
+      return exited;
+    },
+  };
+}

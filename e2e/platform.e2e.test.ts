@@ -1,0 +1,215 @@
+// The whole platform started by the launcher on embedded PostgreSQL, driven over HTTP.
+import { generateKeyPairSync } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { SignJWT } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signingKeyFromPem, type SigningKey } from '@citadel/kit/keys';
+import { errorCode, graphqlRequest } from '@citadel/kit/testing/graphql-client';
+import { launch, type Platform } from './launcher';
+
+let platform: Platform;
+let gql: string;
+const ALLOWED_ORIGIN = 'http://app.citadel.test';
+
+beforeAll(async () => {
+  platform = await launch({ env: { CORS_ORIGINS: ALLOWED_ORIGIN, MAX_DEPTH: '2' } });
+  gql = `${platform.gatewayUrl}/graphql`;
+});
+afterAll(async () => {
+  await platform?.stop();
+});
+
+const register = (email: string, password = 'a perfectly long passphrase') =>
+  graphqlRequest(gql, 'mutation($i: RegisterInput!) { register(input: $i) { id email } }', {
+    variables: { i: { email, password, name: 'E2E' } },
+  });
+const login = async (email: string, password = 'a perfectly long passphrase') => {
+  const res = await graphqlRequest<{ login: { accessToken: string; refreshToken: string } }>(
+    gql,
+    'mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken } }',
+    { variables: { i: { email, password } } },
+  );
+  return res.body.data!.login;
+};
+
+describe('a new user, through the gateway', () => {
+  it('registers, logs in and reads me', async () => {
+    const reg = await register('new.user@Example.com');
+    expect(reg.body.errors).toBeUndefined();
+    const { id } = (reg.body.data as { register: { id: string } }).register;
+    const tokens = await login('NEW.USER@example.com');
+    const me = await graphqlRequest(gql, '{ me { id email name } }', { token: tokens.accessToken });
+    expect(me.body).toEqual({ data: { me: { id, email: 'new.user@example.com', name: 'E2E' } } });
+  });
+
+  it('gets the subgraph error codes unchanged', async () => {
+    await register('twice@example.com');
+    expect(errorCode(await register('TWICE@example.com'))).toBe('EMAIL_TAKEN');
+    expect(errorCode(await register('weak@example.com', 'password'))).toBe('WEAK_PASSWORD');
+  });
+});
+
+describe('authentication at the gateway', () => {
+  let identityKey: SigningKey;
+  let valid: string;
+
+  beforeAll(async () => {
+    identityKey = await signingKeyFromPem(readFileSync(join(platform.dataDir, 'keys', 'identity.ed25519.pem'), 'utf8'));
+    await register('tokens@example.com');
+    valid = (await login('tokens@example.com')).accessToken;
+  });
+
+  const me = (token: string) => graphqlRequest(gql, '{ me { id } }', { token });
+  const expectRefused = async (token: string) => {
+    const res = await me(token);
+    expect(res.status).toBe(401);
+    expect(errorCode(res)).toBe('UNAUTHENTICATED');
+  };
+
+  it('refuses a tampered token', async () => {
+    const [h, p, s] = valid.split('.');
+    const claims = JSON.parse(Buffer.from(p!, 'base64url').toString());
+    claims.sub = '00000000-0000-4000-8000-000000000000';
+    await expectRefused(`${h}.${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${s}`);
+  });
+
+  it('refuses an expired token signed with the real key', async () => {
+    const past = Math.floor(Date.now() / 1000) - 60;
+    const expired = await new SignJWT({ sid: 'x' })
+      .setProtectedHeader({ alg: 'EdDSA', kid: identityKey.kid })
+      .setSubject('someone')
+      .setIssuer('citadel-identity')
+      .setAudience('citadel')
+      .setIssuedAt(past - 900)
+      .setExpirationTime(past)
+      .sign(identityKey.privateKey);
+    await expectRefused(expired);
+  });
+
+  it('refuses alg: none', async () => {
+    const enc = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    await expectRefused(`${enc({ alg: 'none' })}.${enc({ sub: 'x', iss: 'citadel-identity', aud: 'citadel', iat: now, exp: now + 60 })}.`);
+  });
+
+  it('refuses a token whose kid identity never published', async () => {
+    const stranger = await signingKeyFromPem(
+      generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
+    );
+    const forged = await new SignJWT({ sid: 'x' })
+      .setProtectedHeader({ alg: 'EdDSA', kid: stranger.kid })
+      .setSubject('someone')
+      .setIssuer('citadel-identity')
+      .setAudience('citadel')
+      .setIssuedAt()
+      .setExpirationTime('5m')
+      .sign(stranger.privateKey);
+    await expectRefused(forged);
+  });
+
+  it('keeps a valid token working', async () => {
+    expect((await me(valid)).body.errors).toBeUndefined();
+  });
+});
+
+describe('subgraphs are closed to direct callers', () => {
+  it('answers 401 with a JSON error to a request with no internal token', async () => {
+    const res = await graphqlRequest(`${platform.identityUrl}/graphql`, '{ me { id } }');
+    expect(res.status).toBe(401);
+    expect(errorCode(res)).toBe('UNAUTHENTICATED');
+  });
+
+  it('answers 401 to a user access token sent straight to the subgraph', async () => {
+    await register('direct@example.com');
+    const { accessToken } = await login('direct@example.com');
+    const res = await graphqlRequest(`${platform.identityUrl}/graphql`, '{ me { id } }', { token: accessToken });
+    expect(res.status).toBe(401);
+  });
+});
+
+describe('request limits', () => {
+  it('answers an oversized body with 413 and a JSON error', async () => {
+    const res = await fetch(gql, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: `{ __typename } # ${'x'.repeat(1_100_000)}` }),
+    });
+    expect(res.status).toBe(413);
+    expect(await res.json()).toMatchObject({ errors: [{ extensions: { code: 'PAYLOAD_TOO_LARGE' } }] });
+  });
+
+  it('refuses too deep a query with MAX_DEPTH_LIMIT, before anything runs', async () => {
+    // This platform runs with MAX_DEPTH=2; login { user { id } } is depth 3.
+    const res = await graphqlRequest(gql, 'mutation { login(input: { email: "a@b.co", password: "x" }) { user { id } } }');
+    expect(res.body.errors?.map((e) => e.extensions?.code)).toEqual(['MAX_DEPTH_LIMIT']);
+    expect(res.body.data).toBeUndefined();
+  });
+
+  it('refuses too many aliases with MAX_ALIASES_LIMIT', async () => {
+    const aliases = Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ');
+    expect(errorCode(await graphqlRequest(gql, `{ ${aliases} }`))).toBe('MAX_ALIASES_LIMIT');
+  });
+
+  it('refuses too many root fields with MAX_ROOT_FIELDS_LIMIT', async () => {
+    const fields = Array.from({ length: 21 }, (_, i) => `m${i}: me { id }`).join(' ');
+    const res = await graphqlRequest(gql, `{ ${fields} }`);
+    expect(res.body.errors?.map((e) => e.extensions?.code)).toContain('MAX_ROOT_FIELDS_LIMIT');
+  });
+});
+
+describe('HTTP behaviour', () => {
+  it('echoes a given x-request-id and logs it in the gateway and the subgraph', async () => {
+    const requestId = `e2e-${Date.now()}`;
+    const res = await graphqlRequest(gql, 'mutation { logout(refreshToken: "unknown") }', { headers: { 'x-request-id': requestId } });
+    expect(res.headers.get('x-request-id')).toBe(requestId);
+    await new Promise((r) => setTimeout(r, 300));
+    const lines = platform.output().split('\n').filter((l) => l.includes(requestId));
+    expect(lines.some((l) => l.includes('"service":"gateway"'))).toBe(true);
+    expect(lines.some((l) => l.includes('"service":"identity"'))).toBe(true);
+  });
+
+  it('makes up a request id when none is given', async () => {
+    const res = await graphqlRequest(gql, '{ __typename }');
+    expect(res.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+  });
+
+  it('never logs a password or a token', async () => {
+    await register('secret.logs@example.com', 'never print this passphrase');
+    const { refreshToken } = await login('secret.logs@example.com', 'never print this passphrase');
+    await new Promise((r) => setTimeout(r, 200));
+    expect(platform.output()).not.toContain('never print this passphrase');
+    expect(platform.output()).not.toContain(refreshToken);
+  });
+
+  it('blocks a simple GET that could be a cross-site request forgery', async () => {
+    const res = await fetch(`${gql}?query=${encodeURIComponent('{ __typename }')}`);
+    expect(res.status).toBe(400);
+  });
+
+  it('allows CORS only for configured origins', async () => {
+    const preflight = (origin: string) =>
+      fetch(gql, { method: 'OPTIONS', headers: { origin, 'access-control-request-method': 'POST' } });
+    expect((await preflight(ALLOWED_ORIGIN)).headers.get('access-control-allow-origin')).toBe(ALLOWED_ORIGIN);
+    expect((await preflight('http://evil.test')).headers.get('access-control-allow-origin')).toBeNull();
+  });
+
+  it('serves health and Prometheus metrics on every service', async () => {
+    for (const base of [platform.gatewayUrl, platform.identityUrl]) {
+      expect((await fetch(`${base}/health/live`)).status).toBe(200);
+      expect((await fetch(`${base}/health/ready`)).status).toBe(200);
+      const metrics = await (await fetch(`${base}/metrics`)).text();
+      expect(metrics).toContain('http_requests_total');
+      expect(metrics).toContain('http_request_duration_seconds_bucket');
+    }
+  });
+
+  it('publishes identity JWKS with Ed25519 keys only', async () => {
+    const jwks = (await (await fetch(`${platform.identityUrl}/.well-known/jwks.json`)).json()) as { keys: Record<string, string>[] };
+    expect(jwks.keys.length).toBeGreaterThan(0);
+    for (const k of jwks.keys) {
+      expect(k).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' });
+      expect(k.d).toBeUndefined();
+    }
+  });
+});
