@@ -6,6 +6,8 @@ import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signingKeyFromPem, type SigningKey } from '@citadel/kit/keys';
 import { errorCode, graphqlRequest } from '@citadel/kit/testing/graphql-client';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { launch, type Platform } from './launcher';
 
 let platform: Platform;
@@ -211,5 +213,50 @@ describe('HTTP behaviour', () => {
       expect(k).toMatchObject({ kty: 'OKP', crv: 'Ed25519', alg: 'EdDSA' });
       expect(k.d).toBeUndefined();
     }
+  });
+});
+
+describe('graphql-ws on the gateway', () => {
+  const wsUrl = () => `${platform.gatewayUrl.replace('http', 'ws')}/graphql`;
+  /** Runs one operation over a fresh connection; resolves with its result or the close code. */
+  const overWs = (query: string, authorization?: string) =>
+    new Promise<{ result?: Record<string, unknown>; closeCode?: number }>((resolve) => {
+      const client = createClient({
+        url: wsUrl(),
+        webSocketImpl: WebSocket,
+        retryAttempts: 0,
+        connectionParams: authorization ? { Authorization: authorization } : {},
+        on: { closed: (event) => resolve({ closeCode: (event as { code: number }).code }) },
+      });
+      let result: Record<string, unknown> | undefined;
+      client.subscribe(
+        { query },
+        {
+          next: (value) => (result = value as Record<string, unknown>),
+          error: (errors) => resolve({ result: { errors } }),
+          complete: () => {
+            resolve({ result });
+            void client.dispose();
+          },
+        },
+      );
+    });
+
+  it('runs a query as the caller whose token was given at connection', async () => {
+    await register('ws@example.com');
+    const { accessToken } = await login('ws@example.com');
+    const { result } = await overWs('{ me { email } }', `Bearer ${accessToken}`);
+    expect(result).toEqual({ data: { me: { email: 'ws@example.com' } } });
+  });
+
+  it('closes the connection with 4403 for a bad token instead of going anonymous', async () => {
+    const { closeCode } = await overWs('{ __typename }', 'Bearer not.a.token');
+    expect(closeCode).toBe(4403);
+  });
+
+  it('applies the same operation limits as HTTP', async () => {
+    const aliases = Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ');
+    const { result } = await overWs(`{ ${aliases} }`);
+    expect(JSON.stringify(result)).toContain('MAX_ALIASES_LIMIT');
   });
 });

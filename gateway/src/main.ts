@@ -17,6 +17,7 @@ import { serveExplorer, wantsHtml } from './explorer';
 import { operationLimitsRule } from './limits';
 import { SubgraphSource } from './subgraph-source';
 import { supergraphFromFile } from './supergraph';
+import { attachGraphqlWs } from './websocket';
 
 async function main(): Promise<void> {
   const logger = createLogger('gateway', env.LOG_LEVEL);
@@ -77,7 +78,18 @@ async function main(): Promise<void> {
       '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, key.jwks),
     },
     ready: async () => true,
-    onClose: () => apollo.stop(),
+    onClose: async () => {
+      await websocket.close();
+      await apollo.stop();
+    },
+  });
+  const websocket = attachGraphqlWs({
+    http: server.http,
+    path: '/graphql',
+    apollo,
+    verifyAccessToken,
+    logger,
+    maxPayloadBytes: env.MAX_BODY_BYTES,
   });
   onShutdownSignal(logger, server.close);
   try {
