@@ -9,12 +9,14 @@ import { freePort } from '@citadel/kit/testing/ports';
 import { graphqlRequest } from '@citadel/kit/testing/graphql-client';
 import { launch } from './launcher';
 
-const alive = (pid: number) => {
+/** A process still running (a zombie waiting for its parent to reap it has already stopped). */
+const running = (pid: number): string | undefined => {
   try {
-    process.kill(pid, 0);
-    return true;
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return undefined;
+    return `${pid} ${readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ')}`;
   } catch {
-    return false;
+    return undefined;
   }
 };
 
@@ -39,7 +41,7 @@ describe('the launcher', () => {
 
     expect(await first.stop()).toBe(0);
     await new Promise((r) => setTimeout(r, 200));
-    expect(pids.filter(alive)).toEqual([]);
+    expect(pids.map(running).filter(Boolean)).toEqual([]);
     expect(existsSync(join(first.dataDir, 'postgres', 'postmaster.pid'))).toBe(false);
 
     const second = await launch({ dataDir: first.dataDir });

@@ -1,10 +1,9 @@
 // The whole platform started by the launcher on embedded PostgreSQL, driven over HTTP.
-import { generateKeyPairSync } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { signingKeyFromPem, type SigningKey } from '@citadel/kit/keys';
+import { generateSigningKey, signingKeyFromPem, type SigningKey } from '@citadel/kit/keys';
 import { errorCode, graphqlRequest } from '@citadel/kit/testing/graphql-client';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -96,9 +95,7 @@ describe('authentication at the gateway', () => {
   });
 
   it('refuses a token whose kid identity never published', async () => {
-    const stranger = await signingKeyFromPem(
-      generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString(),
-    );
+    const stranger = await generateSigningKey();
     const forged = await new SignJWT({ sid: 'x' })
       .setProtectedHeader({ alg: 'EdDSA', kid: stranger.kid })
       .setSubject('someone')

@@ -1,14 +1,12 @@
 // Security: a forged, tampered, expired, unsigned or unknown-key token must never pass as a user,
 // and must never quietly fall back to anonymous either.
-import { generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet, SignJWT } from 'jose';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { HttpError } from '@citadel/kit/http';
-import { signingKeyFromPem, type SigningKey } from '@citadel/kit/keys';
+import { generateSigningKey, type SigningKey } from '@citadel/kit/keys';
 import { createAccessTokenVerifier } from './access-token';
 
-const newKey = () =>
-  signingKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+const newKey = generateSigningKey;
 
 let key: SigningKey;
 let other: SigningKey;

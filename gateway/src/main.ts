@@ -8,7 +8,7 @@ import { createErrorFormatter } from '@citadel/kit/errors';
 import { sendJson, sendJsonError } from '@citadel/kit/http';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
-import { createServiceServer, explainListenError, onShutdownSignal } from '@citadel/kit/server';
+import { createServiceServer, listenOrExit, onShutdownSignal } from '@citadel/kit/server';
 import type { IncomingMessage } from 'node:http';
 import { createAccessTokenVerifier } from './access-token';
 import type { GatewayContext } from './context';
@@ -77,7 +77,7 @@ async function main(): Promise<void> {
       },
       '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, key.jwks),
     },
-    ready: async () => true,
+    ready: async () => true, // apollo.start() above resolved only once the supergraph loaded
     onClose: async () => {
       await websocket.close();
       await apollo.stop();
@@ -92,17 +92,9 @@ async function main(): Promise<void> {
     maxPayloadBytes: env.MAX_BODY_BYTES,
   });
   onShutdownSignal(logger, server.close);
-  try {
-    const port = await server.listen(env.GATEWAY_PORT, env.GATEWAY_HOST);
-    const host = env.GATEWAY_HOST === '0.0.0.0' ? 'localhost' : env.GATEWAY_HOST;
-    logger.info({ port, url: `http://${host}:${port}/` }, 'gateway listening');
-  } catch (error) {
-    const message = explainListenError(error, env.GATEWAY_PORT, 'GATEWAY_PORT');
-    if (!message) throw error;
-    logger.fatal(message);
-    await apollo.stop();
-    process.exit(1);
-  }
+  await listenOrExit(server, { host: env.GATEWAY_HOST, port: env.GATEWAY_PORT, setting: 'GATEWAY_PORT' }, logger, () =>
+    apollo.stop(),
+  );
 }
 
 main().catch((error: unknown) => {

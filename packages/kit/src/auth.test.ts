@@ -1,12 +1,10 @@
 // Security: subgraphs accept only tokens the gateway minted for them, unexpired.
-import { generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { createInternalTokenVerifier, InternalTokenError, InternalTokenMinter } from './auth';
-import { signingKeyFromPem } from './keys';
+import { generateSigningKey } from './keys';
 
-const newKey = () =>
-  signingKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+const newKey = generateSigningKey;
 const caller = { userId: 'u-1', sessionId: 's-1', permissions: ['identity.user.read'] };
 
 describe('internal tokens', () => {

@@ -45,3 +45,8 @@ export async function signingKeyFromPem(pem: string): Promise<SigningKey> {
   const publicJwk: JWK = { ...jwk, kid, alg: 'EdDSA', use: 'sig' };
   return { kid, privateKey, publicJwk, jwks: { keys: [publicJwk] } };
 }
+
+/** A new Ed25519 key held only in memory (tests, and keys that need not survive a restart). */
+export function generateSigningKey(): Promise<SigningKey> {
+  return signingKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+}

@@ -163,6 +163,29 @@ export function onShutdownSignal(logger: Logger, close: () => Promise<void>): vo
   process.once('SIGINT', handler);
 }
 
+/**
+ * Listens, or says once why it cannot (port taken, not allowed) with the setting to change,
+ * runs `cleanup`, and exits 1.
+ */
+export async function listenOrExit(
+  server: ServiceServer,
+  at: { host: string; port: number; setting: string },
+  logger: Logger,
+  cleanup: () => Promise<void>,
+): Promise<number> {
+  try {
+    const port = await server.listen(at.port, at.host);
+    logger.info({ port, url: `http://${at.host}:${port}/` }, 'listening');
+    return port;
+  } catch (error) {
+    const message = explainListenError(error, at.port, at.setting);
+    if (!message) throw error;
+    logger.fatal(message);
+    await cleanup();
+    process.exit(1);
+  }
+}
+
 /** A fatal start-up error, said once with what to do about it. */
 export function explainListenError(error: unknown, port: number, setting: string): string | undefined {
   const code = (error as NodeJS.ErrnoException | undefined)?.code;

@@ -4,7 +4,7 @@ import { createInternalTokenVerifier } from '@citadel/kit/auth';
 import { createOrm } from '@citadel/kit/db';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
-import { explainListenError, onShutdownSignal } from '@citadel/kit/server';
+import { listenOrExit, onShutdownSignal } from '@citadel/kit/server';
 import { createIdentityApp } from './app';
 import { env } from './env';
 import { database, SUBGRAPH_NAME } from './schema';
@@ -33,16 +33,9 @@ async function main(): Promise<void> {
     introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
   });
   onShutdownSignal(logger, server.close);
-  try {
-    const port = await server.listen(env.IDENTITY_PORT, env.IDENTITY_HOST);
-    logger.info({ port }, 'identity subgraph listening');
-  } catch (error) {
-    const message = explainListenError(error, env.IDENTITY_PORT, 'IDENTITY_PORT');
-    if (!message) throw error;
-    logger.fatal(message);
-    await orm.close();
-    process.exit(1);
-  }
+  await listenOrExit(server, { host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, setting: 'IDENTITY_PORT' }, logger, () =>
+    orm.close(),
+  );
 }
 
 main().catch((error: unknown) => {

@@ -1,11 +1,10 @@
 // Integration harness: the real identity subgraph over HTTP on a fresh PostgreSQL database,
 // with a stand-in gateway key that mints real internal tokens.
 import 'reflect-metadata';
-import { generateKeyPairSync } from 'node:crypto';
 import { createLocalJWKSet } from 'jose';
 import { ANONYMOUS, createInternalTokenVerifier, InternalTokenMinter, type Caller } from '@citadel/kit/auth';
 import { createOrm, migrate, type Orm } from '@citadel/kit/db';
-import { signingKeyFromPem, type SigningKey } from '@citadel/kit/keys';
+import { generateSigningKey, type SigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { createTestDatabase } from '@citadel/kit/testing/database';
 import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphql-client';
@@ -14,8 +13,7 @@ import { database, SUBGRAPH_NAME } from '../schema';
 
 export const JWT = { issuer: 'citadel-identity', audience: 'citadel', accessTokenTtlSeconds: 900, refreshTokenTtlDays: 30 };
 
-const newKey = (): Promise<SigningKey> =>
-  signingKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+const newKey = generateSigningKey;
 
 export interface IdentityHarness {
   url: string;
