@@ -11,7 +11,7 @@ import { createLogger } from '@citadel/kit/logger';
 import { createServiceServer, listenOrExit, onShutdownSignal } from '@citadel/kit/server';
 import type { IncomingMessage } from 'node:http';
 import { createAccessTokenVerifier } from './access-token';
-import type { GatewayContext } from './context';
+import { clientInfo, type GatewayContext } from './context';
 import { env } from './env';
 import { serveExplorer, wantsHtml } from './explorer';
 import { operationLimitsRule } from './limits';
@@ -57,7 +57,7 @@ async function main(): Promise<void> {
   const handle = apolloHandler<GatewayContext>(apollo, async (req, scope) => {
     const caller = callers.get(req)!;
     const requestLogger = caller.userId ? scope.logger.child({ userId: caller.userId }) : scope.logger;
-    return { caller, requestId: scope.requestId, logger: requestLogger };
+    return { caller, client: clientInfo(req), requestId: scope.requestId, logger: requestLogger };
   });
 
   const server = createServiceServer({

@@ -1,6 +1,6 @@
 // How the gateway calls a subgraph: with a freshly minted internal token and the request id.
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import type { InternalTokenMinter } from '@citadel/kit/auth';
+import { CLIENT_IP_HEADER, CLIENT_UA_HEADER, type InternalTokenMinter } from '@citadel/kit/auth';
 import type { GatewayContext } from './context';
 
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
@@ -19,5 +19,8 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!context) return; // health checks and other gateway-internal calls
     headers.set('authorization', `Bearer ${await this.minter.mint(context.caller, this.subgraph)}`);
     headers.set('x-request-id', context.requestId);
+    // Always overwritten, so a client cannot pose as another address or agent.
+    headers.set(CLIENT_IP_HEADER, context.client.ip ?? '');
+    headers.set(CLIENT_UA_HEADER, context.client.userAgent ?? '');
   }
 }

@@ -9,7 +9,7 @@ import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
 import type { Caller } from '@citadel/kit/auth';
 import type { Logger } from '@citadel/kit/logger';
-import type { GatewayContext } from './context';
+import { clientInfo, type GatewayContext } from './context';
 
 export interface GraphqlWsOptions {
   http: Server;
@@ -73,7 +73,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
           document,
           operationName: payload.operationName ?? undefined,
           contextValue: {
-            context: { caller, requestId, logger },
+            context: { caller, client: clientInfo(ctx.extra.request), requestId, logger },
             query: payload.query,
             variables: payload.variables ?? undefined,
             operationName: payload.operationName ?? undefined,

@@ -1,4 +1,8 @@
 // Identity's migrations, in order. Listed explicitly so they load the same under tsx, vitest and node.
 import { Migration20261124000000_init } from './Migration20261124000000_init';
+import { Migration20261124010000_sessions } from './Migration20261124010000_sessions';
 
-export const identityMigrations = [{ name: 'Migration20261124000000_init', class: Migration20261124000000_init }];
+export const identityMigrations = [
+  { name: 'Migration20261124000000_init', class: Migration20261124000000_init },
+  { name: 'Migration20261124010000_sessions', class: Migration20261124010000_sessions },
+];

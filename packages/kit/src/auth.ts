@@ -14,6 +14,15 @@ export interface Caller {
   permissions: readonly string[];
 }
 
+/** Where a request came from, as the gateway saw it. Subgraphs trust it only with an internal token. */
+export interface ClientInfo {
+  ip: string | null;
+  userAgent: string | null;
+}
+
+export const CLIENT_IP_HEADER = 'x-citadel-client-ip';
+export const CLIENT_UA_HEADER = 'x-citadel-user-agent';
+
 export const ANONYMOUS: Caller = Object.freeze({ userId: null, sessionId: null, permissions: [] });
 
 export class InternalTokenError extends Error {

@@ -1,5 +1,5 @@
 // Ed25519 signing keys: from the environment in production, generated into a folder in development.
-import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject } from 'node:crypto';
+import { createPrivateKey, createPublicKey, generateKeyPairSync, randomBytes, type KeyObject } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { calculateJwkThumbprint, type JWK } from 'jose';
@@ -49,4 +49,29 @@ export async function signingKeyFromPem(pem: string): Promise<SigningKey> {
 /** A new Ed25519 key held only in memory (tests, and keys that need not survive a restart). */
 export function generateSigningKey(): Promise<SigningKey> {
   return signingKeyFromPem(generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString());
+}
+
+export interface LoadSecretOptions {
+  /** File name under `dir`: `<name>.key`, 32 random bytes, base64. */
+  name: string;
+  /** Base64 value from the environment; wins over the folder when set. */
+  value?: string | undefined;
+  dir: string;
+  generate: boolean;
+}
+
+/** A 32-byte symmetric secret (HMAC or AES-256 key), same sourcing rules as signing keys. */
+export function loadSecret(options: LoadSecretOptions): Buffer {
+  const file = join(options.dir, `${options.name}.key`);
+  let encoded = options.value;
+  if (!encoded && existsSync(file)) encoded = readFileSync(file, 'utf8').trim();
+  if (!encoded) {
+    if (!options.generate) throw new Error(`No secret for ${options.name}: set its variable or create ${file}`);
+    encoded = randomBytes(32).toString('base64');
+    mkdirSync(options.dir, { recursive: true, mode: 0o700 });
+    writeFileSync(file, `${encoded}\n`, { mode: 0o600, flag: 'wx' });
+  }
+  const secret = Buffer.from(encoded, 'base64');
+  if (secret.length !== 32) throw new Error(`Secret ${options.name} must be 32 bytes, base64-encoded`);
+  return secret;
 }

@@ -6,8 +6,7 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { apolloHandler } from './apollo-http';
-import type { Caller } from './auth';
-import { InternalTokenError } from './auth';
+import { CLIENT_IP_HEADER, CLIENT_UA_HEADER, InternalTokenError, type Caller, type ClientInfo } from './auth';
 import type { Orm } from './db';
 import { createErrorFormatter } from './errors';
 import { sendJsonError } from './http';
@@ -17,6 +16,8 @@ import type { RequestScope, RouteHandler } from './server';
 export interface SubgraphContext {
   em: EntityManager;
   caller: Caller;
+  /** The end user's IP and user agent, forwarded by the gateway. */
+  client: ClientInfo;
   requestId: string;
   logger: Logger;
 }
@@ -48,7 +49,8 @@ export async function createSubgraphEndpoint<TContext extends SubgraphContext>(
     const caller = callers.get(req)!;
     const logger = caller.userId ? scope.logger.child({ userId: caller.userId }) : scope.logger;
     const em = options.orm.em.fork() as EntityManager;
-    return options.extendContext({ em, caller, requestId: scope.requestId, logger });
+    const client = { ip: header(req, CLIENT_IP_HEADER), userAgent: header(req, CLIENT_UA_HEADER) };
+    return options.extendContext({ em, caller, client, requestId: scope.requestId, logger });
   });
   const route: RouteHandler = async (req, res, scope) => {
     try {
@@ -61,4 +63,9 @@ export async function createSubgraphEndpoint<TContext extends SubgraphContext>(
     await handle(req, res, scope);
   };
   return { route, stop: () => apollo.stop() };
+}
+
+function header(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name];
+  return typeof value === 'string' && value.length > 0 ? value : null;
 }

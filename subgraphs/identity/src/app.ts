@@ -7,6 +7,7 @@ import type { Logger } from '@citadel/kit/logger';
 import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
 import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
 import { AuthService } from './auth/auth.service';
+import { SessionService } from './auth/session.service';
 import { extendContext } from './identity.context';
 import { PasswordHasher } from './passwords/password-hasher';
 import { buildIdentitySchema, SUBGRAPH_NAME } from './schema';
@@ -18,6 +19,9 @@ export interface IdentityAppOptions {
   key: SigningKey;
   verifyInternalToken: (authorization: string | undefined) => Promise<Caller>;
   jwt: { issuer: string; audience: string; accessTokenTtlSeconds: number; refreshTokenTtlDays: number };
+  /** 32-byte key deriving refresh-token successors (see AuthService). */
+  refreshTokenKey: Buffer;
+  refreshGraceSeconds: number;
   passwordHashConcurrency: number;
   introspection: boolean;
 }
@@ -30,7 +34,10 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
     auth: new AuthService(hasher, {
       accessToken: { key, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: jwt.accessTokenTtlSeconds },
       refreshTokenTtlDays: jwt.refreshTokenTtlDays,
+      refreshTokenKey: options.refreshTokenKey,
+      refreshGraceSeconds: options.refreshGraceSeconds,
     }),
+    sessions: new SessionService(),
   });
   const endpoint = await createSubgraphEndpoint({
     schema,

@@ -16,6 +16,8 @@ export const env = parseEnv({
   JWT_ISSUER: z.string().default('citadel-identity'),
   JWT_AUDIENCE: z.string().default('citadel'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),
+  REFRESH_TOKEN_KEY: z.string().optional(),
+  REFRESH_REUSE_GRACE_SECONDS: z.coerce.number().int().min(0).max(60).default(10),
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(2, availableParallelism())),
   INTROSPECTION: bool(false),

@@ -131,22 +131,54 @@ describe('refresh tokens', () => {
     expect(raw.rowCount).toBe(0);
   });
 
-  it('work once: the second use is refused and ends the session (reuse detection)', async () => {
+  it('rotate, and two tabs refreshing with one token get the same successor, not a logout', async () => {
     const { refreshToken } = await seed.user();
     const first = await identity.call<{ refreshToken: { refreshToken: string } }>(REFRESH, { variables: { t: refreshToken } });
-    expect(first.body.errors).toBeUndefined();
     const rotated = first.body.data!.refreshToken.refreshToken;
     expect(rotated).not.toBe(refreshToken);
-    const replay = await identity.call(REFRESH, { variables: { t: refreshToken } });
-    expect(errorCode(replay)).toBe('INVALID_REFRESH_TOKEN');
+    const secondTab = await identity.call<{ refreshToken: { refreshToken: string } }>(REFRESH, { variables: { t: refreshToken } });
+    expect(secondTab.body.data!.refreshToken.refreshToken).toBe(rotated);
+    expect((await identity.call(REFRESH, { variables: { t: rotated } })).body.errors).toBeUndefined();
+  });
+
+  it('racing in parallel with one token all get the one successor, and only one is stored', async () => {
+    const { refreshToken } = await seed.user();
+    const results = await Promise.all(
+      [1, 2, 3, 4].map(() => identity.call<{ refreshToken: { refreshToken: string } }>(REFRESH, { variables: { t: refreshToken } })),
+    );
+    const successors = new Set(results.map((r) => r.body.data?.refreshToken.refreshToken));
+    expect(successors.size).toBe(1);
+    expect([...successors][0]).toEqual(expect.any(String));
+    const children = await withClient(dbUrl, (c) =>
+      c.query<{ n: number }>(
+        'select count(*)::int as n from identity.refresh_tokens child join identity.refresh_tokens parent on child.parent_id = parent.id where parent.token_hash = $1',
+        [createHash('sha256').update(refreshToken).digest('hex')],
+      ),
+    );
+    expect(children.rows[0]!.n).toBe(1);
+  });
+
+  it('used again after the grace window end the whole family (reuse detection)', async () => {
+    const { refreshToken } = await seed.user();
+    const rotated = (await identity.call<{ refreshToken: { refreshToken: string } }>(REFRESH, { variables: { t: refreshToken } }))
+      .body.data!.refreshToken.refreshToken;
+    const hash = createHash('sha256').update(refreshToken).digest('hex');
+    await withClient(dbUrl, (c) =>
+      c.query(`update identity.refresh_tokens set used_at = now() - interval '11 seconds' where token_hash = $1`, [hash]),
+    );
+    expect(errorCode(await identity.call(REFRESH, { variables: { t: refreshToken } }))).toBe('INVALID_REFRESH_TOKEN');
     // The replay means the token leaked: the rotated one dies with its session.
     expect(errorCode(await identity.call(REFRESH, { variables: { t: rotated } }))).toBe('INVALID_REFRESH_TOKEN');
   });
 
-  it('can be redeemed by only one of two concurrent requests', async () => {
+  it('used again after its successor was itself rotated end the family, even within the window', async () => {
     const { refreshToken } = await seed.user();
-    const results = await Promise.all([1, 2, 3].map(() => identity.call(REFRESH, { variables: { t: refreshToken } })));
-    expect(results.filter((r) => !r.body.errors)).toHaveLength(1);
+    const t1 = (await identity.call<{ refreshToken: { refreshToken: string } }>(REFRESH, { variables: { t: refreshToken } })).body
+      .data!.refreshToken.refreshToken;
+    const t2 = (await identity.call<{ refreshToken: { refreshToken: string } }>(REFRESH, { variables: { t: t1 } })).body.data!
+      .refreshToken.refreshToken;
+    expect(errorCode(await identity.call(REFRESH, { variables: { t: refreshToken } }))).toBe('INVALID_REFRESH_TOKEN');
+    expect(errorCode(await identity.call(REFRESH, { variables: { t: t2 } }))).toBe('INVALID_REFRESH_TOKEN');
   });
 
   it('stop working after logout', async () => {
@@ -159,6 +191,64 @@ describe('refresh tokens', () => {
   it('refuse an unknown token', async () => {
     expect(errorCode(await identity.call(REFRESH, { variables: { t: 'nope' } }))).toBe('INVALID_REFRESH_TOKEN');
     expect(errorCode(await identity.call(LOGOUT, { variables: { t: 'nope' } }))).toBe('INVALID_REFRESH_TOKEN');
+  });
+});
+
+describe('sessions', () => {
+  const asUser = async (user: { id: string; accessToken: string }) => {
+    const { payload } = await jwtVerify(user.accessToken, createLocalJWKSet(identity.identityKey.jwks));
+    return { userId: user.id, sessionId: payload.sid as string, permissions: [] };
+  };
+
+  it('lists each sign-in with its user agent, IP and which one is current', async () => {
+    const user = await seed.user();
+    await identity.call(LOGIN, { variables: { input: { email: user.email, password: user.password } } });
+    const caller = await asUser(user);
+    const res = await identity.call<{ mySessions: { id: string; ip: string; userAgent: string; current: boolean }[] }>(
+      '{ mySessions { id ip userAgent current createdAt lastUsedAt } }',
+      { caller },
+    );
+    const sessions = res.body.data!.mySessions;
+    expect(sessions).toHaveLength(2);
+    expect(sessions.filter((s) => s.current).map((s) => s.id)).toEqual([caller.sessionId]);
+    expect(sessions[0]).toMatchObject({ ip: '203.0.113.7', userAgent: 'harness/1.0' });
+  });
+
+  it('revokeSession ends one of your own sessions and its refresh token', async () => {
+    const user = await seed.user();
+    const caller = await asUser(user);
+    const res = await identity.call('mutation($id: ID!) { revokeSession(id: $id) }', { caller, variables: { id: caller.sessionId } });
+    expect(res.body.data).toEqual({ revokeSession: true });
+    expect(errorCode(await identity.call(REFRESH, { variables: { t: user.refreshToken } }))).toBe('INVALID_REFRESH_TOKEN');
+  });
+
+  it("revokeSession cannot touch another user's session: NOT_FOUND, and it stays alive", async () => {
+    const victim = await seed.user();
+    const attacker = await seed.user();
+    const victimSession = (await asUser(victim)).sessionId;
+    const res = await identity.call('mutation($id: ID!) { revokeSession(id: $id) }', {
+      caller: await asUser(attacker),
+      variables: { id: victimSession },
+    });
+    expect(errorCode(res)).toBe('NOT_FOUND');
+    expect((await identity.call(REFRESH, { variables: { t: victim.refreshToken } })).body.errors).toBeUndefined();
+  });
+
+  it('logoutEverywhere ends every session of the user', async () => {
+    const user = await seed.user();
+    const second = await identity.call<{ login: { refreshToken: string } }>(LOGIN, {
+      variables: { input: { email: user.email, password: user.password } },
+    });
+    const res = await identity.call('mutation { logoutEverywhere }', { caller: await asUser(user) });
+    expect(res.body.data).toEqual({ logoutEverywhere: 2 });
+    for (const t of [user.refreshToken, second.body.data!.login.refreshToken]) {
+      expect(errorCode(await identity.call(REFRESH, { variables: { t } }))).toBe('INVALID_REFRESH_TOKEN');
+    }
+  });
+
+  it('need a signed-in caller', async () => {
+    expect(errorCode(await identity.call('{ mySessions { id } }'))).toBe('UNAUTHENTICATED');
+    expect(errorCode(await identity.call('mutation { logoutEverywhere }'))).toBe('UNAUTHENTICATED');
   });
 });
 

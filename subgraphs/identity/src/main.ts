@@ -2,7 +2,7 @@
 import 'reflect-metadata';
 import { createInternalTokenVerifier } from '@citadel/kit/auth';
 import { createOrm } from '@citadel/kit/db';
-import { loadSigningKey } from '@citadel/kit/keys';
+import { loadSecret, loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { listenOrExit, onShutdownSignal } from '@citadel/kit/server';
 import { createIdentityApp } from './app';
@@ -29,6 +29,13 @@ async function main(): Promise<void> {
       accessTokenTtlSeconds: env.ACCESS_TOKEN_TTL_SECONDS,
       refreshTokenTtlDays: env.REFRESH_TOKEN_TTL_DAYS,
     },
+    refreshTokenKey: loadSecret({
+      name: 'refresh-token',
+      value: env.REFRESH_TOKEN_KEY,
+      dir: env.KEYS_DIR,
+      generate: env.NODE_ENV !== 'production',
+    }),
+    refreshGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
     passwordHashConcurrency: env.PASSWORD_HASH_CONCURRENCY,
     introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
   });

@@ -5,6 +5,8 @@ import { identityMigrations } from '../../../migrations/identity';
 import type { GraphQLSchema } from 'graphql';
 import { AuthResolver } from './auth/auth.resolver';
 import type { AuthService } from './auth/auth.service';
+import { SessionResolver } from './auth/session.resolver';
+import type { SessionService } from './auth/session.service';
 import { RefreshTokenEntity, SessionEntity } from './auth/session.entity';
 import { UserEntity } from './users/user.entity';
 import { UserResolver, userReferenceResolvers } from './users/user.resolver';
@@ -23,11 +25,12 @@ export const database = {
 export interface IdentityServices {
   users: UserService;
   auth: AuthService;
+  sessions: SessionService;
 }
 
 export function buildIdentitySchema(services: IdentityServices): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [new UserResolver(services.users), new AuthResolver(services.auth)],
+    resolvers: [new UserResolver(services.users), new AuthResolver(services.auth), new SessionResolver(services.sessions)],
     referenceResolvers: userReferenceResolvers,
   });
 }

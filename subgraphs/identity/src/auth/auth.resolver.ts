@@ -12,12 +12,12 @@ export class AuthResolver {
 
   @Mutation(() => AuthPayloadType)
   async login(@Arg('input', () => LoginInput) input: LoginInput, @Ctx() ctx: IdentityContext): Promise<AuthPayloadType> {
-    return toPayload(await this.auth.login(ctx.em, input.email, input.password));
+    return toPayload(await this.auth.login(ctx.em, input.email, input.password, ctx.client));
   }
 
   @Mutation(() => AuthPayloadType, { description: 'Trades a refresh token for new tokens; the old one stops working.' })
   async refreshToken(@Arg('token', () => String) token: string, @Ctx() ctx: IdentityContext): Promise<AuthPayloadType> {
-    return toPayload(await this.auth.refresh(ctx.em, token));
+    return toPayload(await this.auth.refresh(ctx.em, token, ctx.client));
   }
 
   @Mutation(() => Boolean, { description: 'Ends the session the refresh token belongs to.' })

@@ -1,6 +1,7 @@
-// Login, refresh-token rotation and logout. Sessions are the unit a refresh token keeps alive.
-import { randomUUID } from 'node:crypto';
+// Login, refresh-token rotation (families with a grace window) and logout.
+import { createHmac, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { ClientInfo } from '@citadel/kit/auth';
 import { invalidCredentials, invalidRefreshToken } from '../identity.errors';
 import type { PasswordHasher } from '../passwords/password-hasher';
 import { MAX_PASSWORD_LENGTH } from '../passwords/password-policy';
@@ -19,6 +20,10 @@ export interface AuthResult {
 export interface AuthServiceSettings {
   accessToken: AccessTokenSettings;
   refreshTokenTtlDays: number;
+  /** Derives a refresh token's successor, so a racing second use can be handed the same one. */
+  refreshTokenKey: Buffer;
+  /** How long after a rotation the old token still yields the same successor. */
+  refreshGraceSeconds: number;
 }
 
 export class AuthService {
@@ -28,7 +33,7 @@ export class AuthService {
   ) {}
 
   /** Wrong password and unknown email take the same time and give the same error. */
-  async login(em: EntityManager, email: string, password: string): Promise<AuthResult> {
+  async login(em: EntityManager, email: string, password: string, client: ClientInfo): Promise<AuthResult> {
     const canonical = tryCanonical(email);
     const user = canonical
       ? await em.findOne(User, { emailCanonical: canonical }, { populate: ['passwordHash'] })
@@ -37,30 +42,55 @@ export class AuthService {
     const ok = await this.hasher.verify(user?.passwordHash, candidate);
     if (!user || !ok) throw invalidCredentials();
     if (this.hasher.needsRehash(user.passwordHash)) user.passwordHash = await this.hasher.hash(password);
-    const session = em.create(Session, { id: randomUUID(), user, createdAt: new Date() });
-    return this.issue(em, session);
+    const now = new Date();
+    const session = em.create(Session, {
+      id: randomUUID(),
+      user,
+      userAgent: client.userAgent,
+      ip: client.ip,
+      createdAt: now,
+      lastUsedAt: now,
+    });
+    const refreshToken = newRefreshToken();
+    this.storeRefreshToken(em, session, refreshToken, null);
+    await em.flush();
+    return this.result(session, refreshToken);
   }
 
   /**
-   * Rotation: the presented token is claimed by one atomic UPDATE, so it works exactly once
-   * even when two requests race. Presenting a used token again ends its session (reuse detection).
+   * Rotation inside one transaction: the presented token is claimed by an atomic UPDATE and its
+   * successor stored before commit, so a racing request sees either nothing claimed or both.
+   * A second use within the grace window (two tabs refreshing at once) gets the same successor;
+   * any other reuse ends the session, the whole token family.
    */
-  async refresh(em: EntityManager, token: string): Promise<AuthResult> {
+  async refresh(em: EntityManager, token: string, client: ClientInfo): Promise<AuthResult> {
     const tokenHash = hashRefreshToken(token);
-    const now = new Date();
-    const claimed = await em.nativeUpdate(
-      RefreshToken,
-      { tokenHash, usedAt: null, expiresAt: { $gt: now } },
-      { usedAt: now },
-    );
-    if (claimed === 0) {
-      const known = await em.findOne(RefreshToken, { tokenHash });
-      if (known?.usedAt) await this.revokeSession(em, known.session.id, 'REFRESH_TOKEN_REUSED');
+    const successor = this.successorOf(token);
+    const outcome = await em.transactional(async (tx) => {
+      const now = new Date();
+      const claimed = await tx.nativeUpdate(RefreshToken, { tokenHash, usedAt: null, expiresAt: { $gt: now } }, { usedAt: now });
+      const stored = await tx.findOne(RefreshToken, { tokenHash }, { populate: ['session', 'session.user'] });
+      if (!stored || stored.session.revokedAt) return 'invalid' as const;
+      if (claimed === 1) {
+        this.storeRefreshToken(tx, stored.session, successor, stored);
+        stored.session.lastUsedAt = now;
+        if (client.ip) stored.session.ip = client.ip;
+        if (client.userAgent) stored.session.userAgent = client.userAgent;
+        return stored.session;
+      }
+      if (stored.expiresAt <= now || !stored.usedAt) return 'invalid' as const;
+      const child = await tx.findOne(RefreshToken, { tokenHash: hashRefreshToken(successor), usedAt: null });
+      const withinGrace = now.getTime() - stored.usedAt.getTime() <= this.settings.refreshGraceSeconds * 1000;
+      if (withinGrace && child) return stored.session;
+      return { reused: stored.session.id };
+    });
+    if (outcome === 'invalid') throw invalidRefreshToken();
+    if ('reused' in outcome) {
+      // Outside the transaction, so the revocation commits although the request fails.
+      await this.revokeSession(em, outcome.reused, 'REFRESH_TOKEN_REUSED');
       throw invalidRefreshToken();
     }
-    const stored = await em.findOneOrFail(RefreshToken, { tokenHash }, { populate: ['session', 'session.user'] });
-    if (stored.session.revokedAt) throw invalidRefreshToken();
-    return this.issue(em, stored.session);
+    return this.result(outcome, successor);
   }
 
   /** Ends the session the refresh token belongs to; its refresh tokens stop working at once. */
@@ -75,16 +105,23 @@ export class AuthService {
     await em.nativeUpdate(Session, { id: sessionId, revokedAt: null }, { revokedAt: new Date(), revokedReason: reason });
   }
 
-  private async issue(em: EntityManager, session: Session): Promise<AuthResult> {
-    const refreshToken = newRefreshToken();
+  private storeRefreshToken(em: EntityManager, session: Session, token: string, parent: RefreshToken | null): void {
     em.create(RefreshToken, {
       id: randomUUID(),
       session,
-      tokenHash: hashRefreshToken(refreshToken),
+      parent,
+      tokenHash: hashRefreshToken(token),
       createdAt: new Date(),
       expiresAt: new Date(Date.now() + this.settings.refreshTokenTtlDays * 86_400_000),
     });
-    await em.flush();
+  }
+
+  /** HMAC of the token under a server key: unpredictable without the key, the same every time with it. */
+  private successorOf(token: string): string {
+    return createHmac('sha256', this.settings.refreshTokenKey).update(`refresh-successor\0${token}`).digest('base64url');
+  }
+
+  private async result(session: Session, refreshToken: string): Promise<AuthResult> {
     const accessToken = await signAccessToken(this.settings.accessToken, session.user.id, session.id);
     return { accessToken, refreshToken, expiresIn: this.settings.accessToken.ttlSeconds, user: session.user };
   }

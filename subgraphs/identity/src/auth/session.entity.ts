@@ -5,7 +5,10 @@ import type { User } from '../users/user.entity';
 export class Session {
   id!: string;
   user!: User;
+  userAgent: string | null = null;
+  ip: string | null = null;
   createdAt: Date = new Date();
+  lastUsedAt: Date = new Date();
   revokedAt: Date | null = null;
   revokedReason: string | null = null;
 }
@@ -15,6 +18,8 @@ export class RefreshToken {
   session!: Session;
   /** SHA-256 of the token, hex. The token itself is never stored. */
   tokenHash!: string;
+  /** The token this one replaced; its successor is found by `parent`. */
+  parent: RefreshToken | null = null;
   createdAt: Date = new Date();
   expiresAt!: Date;
   usedAt: Date | null = null;
@@ -26,7 +31,10 @@ export const SessionEntity = new EntitySchema<Session>({
   properties: {
     id: { type: 'uuid', primary: true },
     user: { kind: 'm:1', entity: 'User', deleteRule: 'cascade' },
+    userAgent: { type: 'string', length: 512, nullable: true },
+    ip: { type: 'string', length: 64, nullable: true },
     createdAt: { type: 'Date', defaultRaw: 'now()' },
+    lastUsedAt: { type: 'Date', defaultRaw: 'now()' },
     revokedAt: { type: 'Date', nullable: true },
     revokedReason: { type: 'string', length: 64, nullable: true },
   },
@@ -39,6 +47,7 @@ export const RefreshTokenEntity = new EntitySchema<RefreshToken>({
     id: { type: 'uuid', primary: true },
     session: { kind: 'm:1', entity: 'Session', deleteRule: 'cascade' },
     tokenHash: { type: 'string', length: 64, unique: 'refresh_tokens_token_hash_key' },
+    parent: { kind: 'm:1', entity: 'RefreshToken', nullable: true, deleteRule: 'set null' },
     createdAt: { type: 'Date', defaultRaw: 'now()' },
     expiresAt: { type: 'Date' },
     usedAt: { type: 'Date', nullable: true },

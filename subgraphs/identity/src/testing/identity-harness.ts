@@ -1,6 +1,7 @@
 // Integration harness: the real identity subgraph over HTTP on a fresh PostgreSQL database,
 // with a stand-in gateway key that mints real internal tokens.
 import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet } from 'jose';
 import { ANONYMOUS, createInternalTokenVerifier, InternalTokenMinter, type Caller } from '@citadel/kit/auth';
 import { createOrm, migrate, type Orm } from '@citadel/kit/db';
@@ -11,6 +12,7 @@ import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphq
 import { createIdentityApp } from '../app';
 import { database, SUBGRAPH_NAME } from '../schema';
 
+export const REFRESH_GRACE_SECONDS = 10;
 export const JWT = { issuer: 'citadel-identity', audience: 'citadel', accessTokenTtlSeconds: 900, refreshTokenTtlDays: 30 };
 
 const newKey = generateSigningKey;
@@ -41,6 +43,8 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
     key: identityKey,
     verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: createLocalJWKSet(gatewayKey.jwks) }),
     jwt: JWT,
+    refreshTokenKey: randomBytes(32),
+    refreshGraceSeconds: REFRESH_GRACE_SECONDS,
     passwordHashConcurrency: 2,
     introspection: true,
   });
@@ -52,7 +56,8 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
     identityKey,
     call: async (query, options = {}) => {
       const token = await minter.mint(options.caller ?? ANONYMOUS, SUBGRAPH_NAME);
-      return graphqlRequest(url, query, { ...options, token });
+      const headers = { 'x-citadel-client-ip': '203.0.113.7', 'x-citadel-user-agent': 'harness/1.0', ...options.headers };
+      return graphqlRequest(url, query, { ...options, headers, token });
     },
     stop: async () => {
       await server.close();
