@@ -23,12 +23,14 @@ export interface IdentityAppOptions {
   refreshTokenKey: Buffer;
   refreshGraceSeconds: number;
   passwordHashConcurrency: number;
+  /** Hashes allowed to wait for a slot; more get TOO_MANY_REQUESTS. */
+  passwordHashQueue: number;
   introspection: boolean;
 }
 
 export async function createIdentityApp(options: IdentityAppOptions): Promise<ServiceServer> {
   const { orm, logger, key, jwt } = options;
-  const hasher = new PasswordHasher(options.passwordHashConcurrency);
+  const hasher = new PasswordHasher(options.passwordHashConcurrency, options.passwordHashQueue);
   const schema = await buildIdentitySchema({
     users: new UserService(hasher),
     auth: new AuthService(hasher, {

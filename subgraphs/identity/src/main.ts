@@ -37,6 +37,7 @@ async function main(): Promise<void> {
     }),
     refreshGraceSeconds: env.REFRESH_REUSE_GRACE_SECONDS,
     passwordHashConcurrency: env.PASSWORD_HASH_CONCURRENCY,
+    passwordHashQueue: env.PASSWORD_HASH_QUEUE,
     introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
   });
   onShutdownSignal(logger, server.close);

@@ -46,6 +46,7 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
     refreshTokenKey: randomBytes(32),
     refreshGraceSeconds: REFRESH_GRACE_SECONDS,
     passwordHashConcurrency: 2,
+    passwordHashQueue: 100,
     introspection: true,
   });
   const port = await server.listen(0, '127.0.0.1');
