@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     KEYS_DIR: keys,
     IDENTITY_PORT: String(env.IDENTITY_PORT),
     GATEWAY_PORT: String(env.GATEWAY_PORT),
+    IDENTITY_URL: `http://${env.IDENTITY_HOST}:${env.IDENTITY_PORT}`,
     INTERNAL_JWKS_URL: `http://${env.GATEWAY_HOST}:${env.GATEWAY_PORT}/.well-known/jwks.json`,
     IDENTITY_JWKS_URL: `http://${env.IDENTITY_HOST}:${env.IDENTITY_PORT}/.well-known/jwks.json`,
     SUBGRAPH_IDENTITY_URL: `http://${env.IDENTITY_HOST}:${env.IDENTITY_PORT}/graphql`,

@@ -34,7 +34,13 @@ const refusal = async (header: string) => {
 beforeAll(async () => {
   key = await newKey();
   other = await newKey();
-  verify = createAccessTokenVerifier({ jwks: createLocalJWKSet(key.jwks), issuer: 'citadel-identity', audience: 'citadel' });
+  verify = createAccessTokenVerifier({
+    jwks: createLocalJWKSet(key.jwks),
+    issuer: 'citadel-identity',
+    audience: 'citadel',
+    maxAgeSeconds: 3600,
+    isRevoked: (sid) => sid === 'revoked-session',
+  });
 });
 
 describe('access token verification', () => {
@@ -82,6 +88,24 @@ describe('access token verification', () => {
       .setExpirationTime('5m')
       .sign(key.privateKey);
     expect((await refusal(`Bearer ${wrongAud}`)).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('refuses a token of a session that has ended, saying so', async () => {
+    const error = await refusal(`Bearer ${await sign(key, { sid: 'revoked-session' })}`);
+    expect([error.code, error.extensions.reason]).toEqual(['UNAUTHENTICATED', 'SESSION_REVOKED']);
+  });
+
+  it('refuses a token issued longer ago than the maximum age, even if exp says otherwise', async () => {
+    const old = Math.floor(Date.now() / 1000) - 7200;
+    const token = await new SignJWT({ sid: 's-1' })
+      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
+      .setSubject('u-1')
+      .setIssuer('citadel-identity')
+      .setAudience('citadel')
+      .setIssuedAt(old)
+      .setExpirationTime(old + 86_400)
+      .sign(key.privateKey);
+    expect((await refusal(`Bearer ${token}`)).code).toBe('UNAUTHENTICATED');
   });
 
   it('refuses a malformed Authorization header instead of ignoring it', async () => {

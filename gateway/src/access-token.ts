@@ -8,6 +8,10 @@ export interface AccessTokenVerifierOptions {
   jwks: string | JWTVerifyGetKey;
   issuer: string;
   audience: string;
+  /** Tokens issued longer ago than this are refused, whatever their `exp`. */
+  maxAgeSeconds: number;
+  /** Sessions that ended: their tokens are refused before they expire. */
+  isRevoked?: (sessionId: string) => boolean;
 }
 
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
@@ -28,13 +32,15 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
         audience: options.audience,
         algorithms: ['EdDSA'],
         requiredClaims: ['sub', 'exp', 'iat'],
+        maxTokenAge: options.maxAgeSeconds,
       });
-      return {
-        userId: String(payload.sub),
-        sessionId: typeof payload.sid === 'string' ? payload.sid : null,
-        permissions: [],
-      };
+      const sessionId = typeof payload.sid === 'string' ? payload.sid : null;
+      if (sessionId && options.isRevoked?.(sessionId)) {
+        throw unauthenticated('SESSION_REVOKED', 'This session has ended; sign in again');
+      }
+      return { userId: String(payload.sub), sessionId, permissions: [] };
     } catch (error) {
+      if (error instanceof HttpError) throw error;
       if (error instanceof errors.JWTExpired) throw unauthenticated('TOKEN_EXPIRED', 'Access token has expired');
       if (error instanceof errors.JWKSTimeout || isFetchFailure(error)) {
         throw new HttpError(503, 'SERVICE_UNAVAILABLE', 'Cannot verify tokens right now; try again shortly');

@@ -8,6 +8,7 @@ import { createErrorFormatter } from '@citadel/kit/errors';
 import { sendJson, sendJsonError } from '@citadel/kit/http';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
+import { createPubSub } from '@citadel/kit/pubsub';
 import { createServiceServer, listenOrExit, onShutdownSignal } from '@citadel/kit/server';
 import type { IncomingMessage } from 'node:http';
 import { createAccessTokenVerifier } from './access-token';
@@ -15,6 +16,7 @@ import { clientInfo, type GatewayContext } from './context';
 import { env } from './env';
 import { serveExplorer, wantsHtml } from './explorer';
 import { operationLimitsRule } from './limits';
+import { RevokedSessions } from './revoked-sessions';
 import { SubgraphSource } from './subgraph-source';
 import { supergraphFromFile } from './supergraph';
 import { attachGraphqlWs } from './websocket';
@@ -28,10 +30,22 @@ async function main(): Promise<void> {
     generate: env.NODE_ENV !== 'production',
   });
   const minter = new InternalTokenMinter(key);
+  const pubsub = createPubSub(env.REDIS_URL, logger);
+  const revoked = new RevokedSessions({
+    identityUrl: env.IDENTITY_URL,
+    minter,
+    pubsub,
+    logger,
+    pollMs: env.REVOCATION_POLL_MS,
+    retainMs: env.ACCESS_TOKEN_MAX_AGE_SECONDS * 1000,
+  });
+  await revoked.start();
   const verifyAccessToken = createAccessTokenVerifier({
     jwks: env.IDENTITY_JWKS_URL,
     issuer: env.JWT_ISSUER,
     audience: env.JWT_AUDIENCE,
+    maxAgeSeconds: env.ACCESS_TOKEN_MAX_AGE_SECONDS,
+    isRevoked: (sid) => revoked.isRevoked(sid),
   });
 
   const gateway = new ApolloGateway({
@@ -77,10 +91,13 @@ async function main(): Promise<void> {
       },
       '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, key.jwks),
     },
-    ready: async () => true, // apollo.start() above resolved only once the supergraph loaded
+    // apollo.start() above resolved only once the supergraph loaded; revocations must be read too.
+    ready: async () => revoked.ready,
     onClose: async () => {
       await websocket.close();
       await apollo.stop();
+      await revoked.stop();
+      await pubsub.close();
     },
   });
   const websocket = attachGraphqlWs({

@@ -7,7 +7,10 @@ import type { Logger } from '@citadel/kit/logger';
 import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
 import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
 import { AuthService } from './auth/auth.service';
+import { SessionEvents } from './auth/session.events';
+import { revokedSessionsRoute } from './auth/revoked-sessions.route';
 import { SessionService } from './auth/session.service';
+import type { PubSub } from '@citadel/kit/pubsub';
 import { extendContext } from './identity.context';
 import { PasswordHasher } from './passwords/password-hasher';
 import { buildIdentitySchema, SUBGRAPH_NAME } from './schema';
@@ -26,20 +29,23 @@ export interface IdentityAppOptions {
   /** Hashes allowed to wait for a slot; more get TOO_MANY_REQUESTS. */
   passwordHashQueue: number;
   introspection: boolean;
+  /** Where session revocations are published for the gateways. */
+  pubsub: PubSub;
 }
 
 export async function createIdentityApp(options: IdentityAppOptions): Promise<ServiceServer> {
   const { orm, logger, key, jwt } = options;
   const hasher = new PasswordHasher(options.passwordHashConcurrency, options.passwordHashQueue);
+  const sessions = new SessionService(new SessionEvents(options.pubsub, logger));
   const schema = await buildIdentitySchema({
     users: new UserService(hasher),
-    auth: new AuthService(hasher, {
+    sessions,
+    auth: new AuthService(hasher, sessions, {
       accessToken: { key, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: jwt.accessTokenTtlSeconds },
       refreshTokenTtlDays: jwt.refreshTokenTtlDays,
       refreshTokenKey: options.refreshTokenKey,
       refreshGraceSeconds: options.refreshGraceSeconds,
     }),
-    sessions: new SessionService(),
   });
   const endpoint = await createSubgraphEndpoint({
     schema,
@@ -55,10 +61,12 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
     routes: {
       '/graphql': endpoint.route,
       '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, key.jwks),
+      '/internal/revoked-sessions': revokedSessionsRoute(orm, sessions, options.verifyInternalToken),
     },
     ready: () => databaseReady(orm),
     onClose: async () => {
       await endpoint.stop();
+      await options.pubsub.close();
       await orm.close();
     },
   });

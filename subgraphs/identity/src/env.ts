@@ -21,6 +21,7 @@ export const env = parseEnv({
   REFRESH_TOKEN_TTL_DAYS: z.coerce.number().int().min(1).max(365).default(30),
   PASSWORD_HASH_CONCURRENCY: z.coerce.number().int().min(1).max(64).default(Math.max(2, availableParallelism())),
   PASSWORD_HASH_QUEUE: z.coerce.number().int().min(0).max(100_000).default(200),
+  REDIS_URL: z.string().url().optional(),
   INTROSPECTION: bool(false),
 });
 

@@ -246,6 +246,25 @@ describe('sessions', () => {
     }
   });
 
+  it('ending publishes the session ids for the gateways, and lists them for catch-up', async () => {
+    const user = await seed.user();
+    const caller = await asUser(user);
+    const published: unknown[] = [];
+    const stop = await identity.pubsub.subscribe('identity.sessions.revoked', (m) => published.push(m));
+    const before = new Date(Date.now() - 1000).toISOString();
+    await identity.call('mutation { logoutEverywhere }', { caller });
+    await expect.poll(() => published).toContainEqual({ userId: user.id, sessionIds: [caller.sessionId], reason: 'LOGOUT_EVERYWHERE' });
+    await stop();
+    const base = identity.url.replace('/graphql', '');
+    const denied = await fetch(`${base}/internal/revoked-sessions?since=${before}`);
+    expect(denied.status).toBe(401);
+    const page = await fetch(`${base}/internal/revoked-sessions?since=${before}`, {
+      headers: { authorization: `Bearer ${await identity.internalToken()}` },
+    });
+    const body = (await page.json()) as { sessions: { id: string }[] };
+    expect(body.sessions.map((s) => s.id)).toContain(caller.sessionId);
+  });
+
   it('need a signed-in caller', async () => {
     expect(errorCode(await identity.call('{ mySessions { id } }'))).toBe('UNAUTHENTICATED');
     expect(errorCode(await identity.call('mutation { logoutEverywhere }'))).toBe('UNAUTHENTICATED');

@@ -4,6 +4,7 @@ import { createInternalTokenVerifier } from '@citadel/kit/auth';
 import { createOrm } from '@citadel/kit/db';
 import { loadSecret, loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
+import { createPubSub } from '@citadel/kit/pubsub';
 import { listenOrExit, onShutdownSignal } from '@citadel/kit/server';
 import { createIdentityApp } from './app';
 import { env } from './env';
@@ -39,6 +40,7 @@ async function main(): Promise<void> {
     passwordHashConcurrency: env.PASSWORD_HASH_CONCURRENCY,
     passwordHashQueue: env.PASSWORD_HASH_QUEUE,
     introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
+    pubsub: createPubSub(env.REDIS_URL, logger),
   });
   onShutdownSignal(logger, server.close);
   await listenOrExit(server, { host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, setting: 'IDENTITY_PORT' }, logger, () =>

@@ -9,6 +9,7 @@ import { hashRefreshToken, newRefreshToken, signAccessToken, type AccessTokenSet
 import { normalizeEmail } from '../users/email';
 import { User } from '../users/user.entity';
 import { RefreshToken, Session } from './session.entity';
+import type { SessionService } from './session.service';
 
 export interface AuthResult {
   accessToken: string;
@@ -29,6 +30,7 @@ export interface AuthServiceSettings {
 export class AuthService {
   constructor(
     private readonly hasher: PasswordHasher,
+    private readonly sessions: SessionService,
     private readonly settings: AuthServiceSettings,
   ) {}
 
@@ -82,12 +84,12 @@ export class AuthService {
       const child = await tx.findOne(RefreshToken, { tokenHash: hashRefreshToken(successor), usedAt: null });
       const withinGrace = now.getTime() - stored.usedAt.getTime() <= this.settings.refreshGraceSeconds * 1000;
       if (withinGrace && child) return stored.session;
-      return { reused: stored.session.id };
+      return { reused: stored.session };
     });
     if (outcome === 'invalid') throw invalidRefreshToken();
     if ('reused' in outcome) {
       // Outside the transaction, so the revocation commits although the request fails.
-      await this.revokeSession(em, outcome.reused, 'REFRESH_TOKEN_REUSED');
+      await this.sessions.end(em, outcome.reused.user.id, 'REFRESH_TOKEN_REUSED', outcome.reused.id);
       throw invalidRefreshToken();
     }
     return this.result(outcome, successor);
@@ -95,14 +97,10 @@ export class AuthService {
 
   /** Ends the session the refresh token belongs to; its refresh tokens stop working at once. */
   async logout(em: EntityManager, token: string): Promise<boolean> {
-    const known = await em.findOne(RefreshToken, { tokenHash: hashRefreshToken(token) });
+    const known = await em.findOne(RefreshToken, { tokenHash: hashRefreshToken(token) }, { populate: ['session'] });
     if (!known) throw invalidRefreshToken();
-    await this.revokeSession(em, known.session.id, 'LOGOUT');
+    await this.sessions.end(em, known.session.user.id, 'LOGOUT', known.session.id);
     return true;
-  }
-
-  private async revokeSession(em: EntityManager, sessionId: string, reason: string): Promise<void> {
-    await em.nativeUpdate(Session, { id: sessionId, revokedAt: null }, { revokedAt: new Date(), revokedReason: reason });
   }
 
   private storeRefreshToken(em: EntityManager, session: Session, token: string, parent: RefreshToken | null): void {

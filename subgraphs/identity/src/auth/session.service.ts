@@ -1,11 +1,14 @@
-// A user's view of their own sessions: list them, end one, end all.
+// Sessions: list a user's own, end one, end all; every ending is published to the gateways.
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { notFound } from '@citadel/kit/errors';
 import { Session } from './session.entity';
+import type { SessionEvents } from './session.events';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 export class SessionService {
+  constructor(private readonly events: SessionEvents) {}
+
   /** Active sessions, most recently used first. */
   list(em: EntityManager, userId: string): Promise<Session[]> {
     return em.find(Session, { user: userId, revokedAt: null }, { orderBy: { lastUsedAt: 'desc' } });
@@ -13,14 +16,33 @@ export class SessionService {
 
   /** Ends one of the user's own sessions; another user's id is NOT_FOUND, as if it did not exist. */
   async revoke(em: EntityManager, userId: string, sessionId: string): Promise<void> {
-    const ended = UUID.test(sessionId)
-      ? await em.nativeUpdate(Session, { id: sessionId, user: userId, revokedAt: null }, { revokedAt: new Date(), revokedReason: 'REVOKED' })
-      : 0;
-    if (ended === 0) throw notFound('No such active session');
+    const ended = UUID.test(sessionId) ? await this.end(em, userId, 'REVOKED', sessionId) : [];
+    if (ended.length === 0) throw notFound('No such active session');
   }
 
   /** Ends every session of the user, the current one included; returns how many ended. */
-  revokeAll(em: EntityManager, userId: string): Promise<number> {
-    return em.nativeUpdate(Session, { user: userId, revokedAt: null }, { revokedAt: new Date(), revokedReason: 'LOGOUT_EVERYWHERE' });
+  async revokeAll(em: EntityManager, userId: string, reason = 'LOGOUT_EVERYWHERE'): Promise<number> {
+    return (await this.end(em, userId, reason)).length;
+  }
+
+  /** Ends the user's active sessions (or just `sessionId`), then tells the gateways. */
+  async end(em: EntityManager, userId: string, reason: string, sessionId?: string): Promise<string[]> {
+    const filter = { user: userId, revokedAt: null, ...(sessionId ? { id: sessionId } : {}) };
+    const active = await em.find(Session, filter, { fields: ['id'], disableIdentityMap: true });
+    if (active.length === 0) return [];
+    const ids = active.map((s) => s.id);
+    await em.nativeUpdate(Session, { id: { $in: ids }, revokedAt: null }, { revokedAt: new Date(), revokedReason: reason });
+    await this.events.revoked({ userId, sessionIds: ids, reason });
+    return ids;
+  }
+
+  /** Sessions ended since `since` (for gateways catching up), oldest first, at most `limit`. */
+  async revokedSince(em: EntityManager, since: Date, limit: number): Promise<{ id: string; revokedAt: Date }[]> {
+    const rows = await em.find(
+      Session,
+      { revokedAt: { $gt: since } },
+      { fields: ['id', 'revokedAt'], orderBy: { revokedAt: 'asc' }, limit, disableIdentityMap: true },
+    );
+    return rows.map((s) => ({ id: s.id, revokedAt: s.revokedAt! }));
   }
 }

@@ -7,6 +7,7 @@ import { ANONYMOUS, createInternalTokenVerifier, InternalTokenMinter, type Calle
 import { createOrm, migrate, type Orm } from '@citadel/kit/db';
 import { generateSigningKey, type SigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
+import { MemoryPubSub } from '@citadel/kit/pubsub';
 import { createTestDatabase } from '@citadel/kit/testing/database';
 import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphql-client';
 import { createIdentityApp } from '../app';
@@ -21,6 +22,10 @@ export interface IdentityHarness {
   url: string;
   orm: Orm;
   identityKey: SigningKey;
+  /** What identity publishes (in memory, in this process). */
+  pubsub: MemoryPubSub;
+  /** Mints an internal token as the gateway would, for requests outside /graphql. */
+  internalToken(caller?: Caller): Promise<string>;
   /** Calls identity's /graphql as the gateway would, for `caller`. */
   call<T = Record<string, unknown>>(
     query: string,
@@ -37,6 +42,7 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
   const identityKey = await newKey();
   const gatewayKey = await newKey();
   const minter = new InternalTokenMinter(gatewayKey);
+  const pubsub = new MemoryPubSub();
   const server = await createIdentityApp({
     orm,
     logger,
@@ -48,6 +54,7 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
     passwordHashConcurrency: 2,
     passwordHashQueue: 100,
     introspection: true,
+    pubsub,
   });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}/graphql`;
@@ -55,6 +62,8 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
     url,
     orm,
     identityKey,
+    pubsub,
+    internalToken: (caller = ANONYMOUS) => minter.mint(caller, SUBGRAPH_NAME),
     call: async (query, options = {}) => {
       const token = await minter.mint(options.caller ?? ANONYMOUS, SUBGRAPH_NAME);
       const headers = { 'x-citadel-client-ip': '203.0.113.7', 'x-citadel-user-agent': 'harness/1.0', ...options.headers };
