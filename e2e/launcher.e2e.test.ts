@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { freePort } from '@citadel/kit/testing/ports';
 import { graphqlRequest } from '@citadel/kit/testing/graphql-client';
+import WebSocket from 'ws';
 import { launch } from './launcher';
 
 /** A process still running (a zombie waiting for its parent to reap it has already stopped). */
@@ -39,7 +40,12 @@ describe('the launcher', () => {
     const registered = await graphqlRequest(gql, 'mutation($i: RegisterInput!) { register(input: $i) { id } }', { variables: { i: input } });
     expect(registered.body.errors).toBeUndefined();
 
+    // An open WebSocket must not hold the gateway's shutdown up.
+    const socket = new WebSocket(`${first.gatewayUrl.replace('http', 'ws')}/graphql`, 'graphql-transport-ws');
+    await new Promise((resolve, reject) => socket.once('open', resolve).once('error', reject));
+
     expect(await first.stop()).toBe(0);
+    expect(first.output()).not.toContain('did not stop within 10 s');
     await new Promise((r) => setTimeout(r, 200));
     expect(pids.map(running).filter(Boolean)).toEqual([]);
     expect(existsSync(join(first.dataDir, 'postgres', 'postmaster.pid'))).toBe(false);

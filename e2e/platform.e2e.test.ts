@@ -7,6 +7,11 @@ import { generateSigningKey, signingKeyFromPem, type SigningKey } from '@citadel
 import { errorCode, graphqlRequest } from '@citadel/kit/testing/graphql-client';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
+import { spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { REPO_ROOT } from '@citadel/kit/paths';
+import { freePort } from '@citadel/kit/testing/ports';
 import { launch, type Platform } from './launcher';
 
 let platform: Platform;
@@ -255,5 +260,40 @@ describe('graphql-ws on the gateway', () => {
     const aliases = Array.from({ length: 31 }, (_, i) => `a${i}: __typename`).join(' ');
     const { result } = await overWs(`{ ${aliases} }`);
     expect(JSON.stringify(result)).toContain('MAX_ALIASES_LIMIT');
+  });
+});
+
+describe('a subgraph refusing the gateway', () => {
+  // Threat: a misconfigured node (wrong key) leaks internal URLs and upstream bodies to clients,
+  // or tells them their own valid token is UNAUTHENTICATED.
+  it('gives SUBREQUEST_HTTP_ERROR naming the subgraph, with no URL, status or body', async () => {
+    const port = await freePort();
+    const rogue = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
+      cwd: REPO_ROOT,
+      stdio: 'ignore',
+      env: {
+        ...process.env,
+        GATEWAY_PORT: String(port),
+        KEYS_DIR: mkdtempSync(join(tmpdir(), 'citadel-rogue-keys-')), // a key identity does not trust
+        IDENTITY_URL: platform.identityUrl,
+        IDENTITY_JWKS_URL: `${platform.identityUrl}/.well-known/jwks.json`,
+        SUBGRAPH_IDENTITY_URL: `${platform.identityUrl}/graphql`,
+        LOG_LEVEL: 'silent',
+      },
+    });
+    try {
+      const deadline = Date.now() + 60_000;
+      while (Date.now() < deadline && !(await fetch(`http://127.0.0.1:${port}/health/live`).then((r) => r.ok, () => false))) {
+        await new Promise((r) => setTimeout(r, 200));
+      }
+      const res = await graphqlRequest(`http://127.0.0.1:${port}/graphql`, '{ me { id } }');
+      expect(res.body.errors?.[0]?.message).toBe("HTTP fetch failed from 'identity'");
+      expect(errorCode(res)).toBe('SUBREQUEST_HTTP_ERROR');
+      const text = JSON.stringify(res.body);
+      expect(text).not.toContain('127.0.0.1');
+      expect(text).not.toContain('internal token');
+    } finally {
+      rogue.kill('SIGTERM');
+    }
   });
 });

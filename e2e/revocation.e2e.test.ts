@@ -6,6 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@citadel/kit/paths';
 import { freePort } from '@citadel/kit/testing/ports';
 import { errorCode, graphqlRequest } from '@citadel/kit/testing/graphql-client';
+import { createClient, type Client } from 'graphql-ws';
+import WebSocket from 'ws';
 import { launch, type Platform } from './launcher';
 
 const REDIS_URL = process.env.REDIS_URL;
@@ -18,6 +20,17 @@ async function signIn(gql: string, email: string): Promise<string> {
     variables: { i: { email, password } },
   });
   return res.body.data!.login.accessToken;
+}
+
+/** One operation on an open graphql-ws client: its result, or its errors. */
+function wsQuery(client: Client, query: string): Promise<unknown> {
+  return new Promise((resolve) => {
+    let result: unknown;
+    client.subscribe(
+      { query },
+      { next: (value) => (result = value), error: (errors) => resolve({ errors }), complete: () => resolve(result) },
+    );
+  });
 }
 
 /** Milliseconds from now until `gql` refuses `token` with SESSION_REVOKED, polling every 25 ms. */
@@ -42,14 +55,30 @@ describe('revocation without Redis (the single-node default: gateways poll ident
     await platform?.stop();
   });
 
-  it("refuses a logged-out session's access token within 5 s", async () => {
+  it("refuses a logged-out session's access token within 5 s, over HTTP and on an open WebSocket", async () => {
     const gql = `${platform.gatewayUrl}/graphql`;
     const token = await signIn(gql, 'poll@example.com');
     expect((await graphqlRequest(gql, '{ me { id } }', { token })).body.errors).toBeUndefined();
-    await graphqlRequest(gql, 'mutation { logoutEverywhere }', { token });
-    const ms = await timeUntilRefused(gql, token);
-    console.log(`revocation reached the gateway by polling in ${ms} ms`);
-    expect(ms).toBeLessThan(5_000);
+    const socket = createClient({
+      url: gql.replace('http', 'ws'),
+      webSocketImpl: WebSocket,
+      retryAttempts: 0,
+      lazy: false,
+      connectionParams: { Authorization: `Bearer ${token}` },
+    });
+    const closed = new Promise<number>((resolve) => socket.on('closed', (event) => resolve((event as { code: number }).code)));
+    try {
+      expect(await wsQuery(socket, '{ me { id } }')).toMatchObject({ data: { me: { id: expect.any(String) } } });
+      await graphqlRequest(gql, 'mutation { logoutEverywhere }', { token });
+      const ms = await timeUntilRefused(gql, token);
+      console.log(`revocation reached the gateway by polling in ${ms} ms`);
+      expect(ms).toBeLessThan(5_000);
+      // The socket was opened with the now-ended session: its next operation is refused and it closes.
+      expect(JSON.stringify(await wsQuery(socket, '{ me { id } }'))).toContain('UNAUTHENTICATED');
+      expect(await closed).toBe(4403);
+    } finally {
+      await socket.dispose();
+    }
   });
 });
 

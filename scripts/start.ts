@@ -59,10 +59,12 @@ async function main(): Promise<void> {
     SUBGRAPH_IDENTITY_URL: `http://${env.IDENTITY_HOST}:${env.IDENTITY_PORT}/graphql`,
   };
   for (const service of SERVICES) {
+    // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops services in order.
     const child = spawn(process.execPath, ['--import', 'tsx', join(service.dir, 'src/main.ts')], {
       cwd: REPO_ROOT,
       env: childEnv,
       stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
     });
     children.push({ name: service.name, process: child });
     child.once('exit', (code, signal) => {
@@ -99,7 +101,10 @@ function stop(code: number): Promise<void> {
         ({ process: child }) =>
           new Promise<void>((resolve) => {
             if (child.exitCode !== null || child.signalCode !== null) return resolve();
-            const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+            const timer = setTimeout(() => {
+              logger.warn({ pid: child.pid }, 'a service did not stop within 10 s; killing it');
+              child.kill('SIGKILL');
+            }, 10_000);
             child.once('exit', () => {
               clearTimeout(timer);
               resolve();
@@ -117,6 +122,10 @@ function stop(code: number): Promise<void> {
 
 process.once('SIGINT', () => void stop(0));
 process.once('SIGTERM', () => void stop(0));
+// If the launcher itself dies abruptly, take the detached services with it.
+process.once('exit', () => {
+  for (const { process: child } of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+});
 
 main().catch((error: unknown) => {
   if (stopping) return;

@@ -45,7 +45,7 @@ beforeAll(async () => {
 
 describe('access token verification', () => {
   it('turns a valid token into its user and session', async () => {
-    expect(await verify(`Bearer ${await sign(key)}`)).toEqual({ userId: 'u-1', sessionId: 's-1', permissions: [] });
+    expect(await verify(`Bearer ${await sign(key)}`)).toEqual({ userId: 'u-1', sessionId: 's-1', permissions: [], expiresAt: expect.any(Number) });
   });
 
   it('treats no Authorization header as anonymous', async () => {
@@ -106,6 +106,26 @@ describe('access token verification', () => {
       .setExpirationTime(old + 86_400)
       .sign(key.privateKey);
     expect((await refusal(`Bearer ${token}`)).code).toBe('UNAUTHENTICATED');
+  });
+
+  it('answers 503, not 401, when identity\'s JWKS endpoint answers with an error', async () => {
+    const { createServer } = await import('node:http');
+    const broken = createServer((_req, res) => res.writeHead(502).end('bad gateway'));
+    await new Promise<void>((resolve) => broken.listen(0, '127.0.0.1', resolve));
+    const port = (broken.address() as { port: number }).port;
+    try {
+      const remote = createAccessTokenVerifier({
+        jwks: `http://127.0.0.1:${port}/.well-known/jwks.json`,
+        issuer: 'citadel-identity',
+        audience: 'citadel',
+        maxAgeSeconds: 3600,
+      });
+      const error = await remote(`Bearer ${await sign(key)}`).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(HttpError);
+      expect([(error as HttpError).status, (error as HttpError).code]).toEqual([503, 'SERVICE_UNAVAILABLE']);
+    } finally {
+      broken.close();
+    }
   });
 
   it('refuses a malformed Authorization header instead of ignoring it', async () => {

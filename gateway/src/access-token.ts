@@ -3,6 +3,9 @@ import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jos
 import { ANONYMOUS, type Caller } from '@citadel/kit/auth';
 import { HttpError } from '@citadel/kit/http';
 
+/** A caller plus when their token stops being valid (ms since epoch; null when anonymous). */
+export type VerifiedCaller = Caller & { expiresAt: number | null };
+
 export interface AccessTokenVerifierOptions {
   /** identity's `/.well-known/jwks.json`, or a key set (tests). */
   jwks: string | JWTVerifyGetKey;
@@ -22,8 +25,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
       : options.jwks;
 
   /** Returns the caller for an Authorization header; no header means anonymous. */
-  return async function verify(authorization: string | undefined): Promise<Caller> {
-    if (!authorization) return ANONYMOUS;
+  return async function verify(authorization: string | undefined): Promise<VerifiedCaller> {
+    if (!authorization) return { ...ANONYMOUS, expiresAt: null };
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match?.[1]) throw unauthenticated('INVALID_TOKEN', 'Authorization header must be "Bearer <access token>"');
     try {
@@ -38,11 +41,11 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
       if (sessionId && options.isRevoked?.(sessionId)) {
         throw unauthenticated('SESSION_REVOKED', 'This session has ended; sign in again');
       }
-      return { userId: String(payload.sub), sessionId, permissions: [] };
+      return { userId: String(payload.sub), sessionId, permissions: [], expiresAt: payload.exp! * 1000 };
     } catch (error) {
       if (error instanceof HttpError) throw error;
       if (error instanceof errors.JWTExpired) throw unauthenticated('TOKEN_EXPIRED', 'Access token has expired');
-      if (error instanceof errors.JWKSTimeout || isFetchFailure(error)) {
+      if (isKeySetUnavailable(error)) {
         throw new HttpError(503, 'SERVICE_UNAVAILABLE', 'Cannot verify tokens right now; try again shortly');
       }
       if (error instanceof errors.JOSEError) throw unauthenticated('INVALID_TOKEN', 'Access token is invalid');
@@ -55,6 +58,10 @@ function unauthenticated(reason: string, message: string): HttpError {
   return new HttpError(401, 'UNAUTHENTICATED', message, { reason });
 }
 
-function isFetchFailure(error: unknown): boolean {
-  return error instanceof TypeError && /fetch failed/i.test(error.message);
+/** identity's JWKS could not be had (down, timing out, answering an error or garbage): not the client's fault. */
+function isKeySetUnavailable(error: unknown): boolean {
+  if (error instanceof TypeError && /fetch failed/i.test(error.message)) return true;
+  if (error instanceof errors.JWKSTimeout || error instanceof errors.JWKSInvalid) return true;
+  // jose reports a non-200 JWKS response with its base error class and code.
+  return error instanceof errors.JOSEError && error.constructor === errors.JOSEError && error.code === 'ERR_JOSE_GENERIC';
 }

@@ -36,6 +36,20 @@ describe('operation limits', () => {
     expect(codes('{ a ...R } fragment R on Query { b c }')).toEqual(['MAX_ROOT_FIELDS_LIMIT']);
   });
 
+  it('counts aliases inside introspection, though not its depth', () => {
+    expect(codes('{ __schema { a: types { b: name c: name } } }')).toEqual(['MAX_ALIASES_LIMIT']);
+  });
+
+  // Threat: a 1 KB document of fragments each spreading the next twice costs 2^n to walk naively
+  // (2^40 here: a naive walk never finishes, so this test would time out).
+  it('measures nested fragment spreads once each', () => {
+    const levels = 40;
+    const fragments = Array.from({ length: levels }, (_, i) =>
+      i === levels - 1 ? `fragment F${i} on User { id }` : `fragment F${i} on User { ...F${i + 1} ...F${i + 1} }`,
+    ).join(' ');
+    expect(validate(schema, parse(`{ me { ...F0 } } ${fragments}`), [rule])).toEqual([]);
+  });
+
   it('survives a fragment cycle (graphql reports the cycle itself)', () => {
     expect(() => codes('{ me { ...A } } fragment A on User { friend { ...B } } fragment B on User { friend { ...A } }')).not.toThrow();
   });

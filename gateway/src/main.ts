@@ -4,7 +4,7 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { apolloHandler } from '@citadel/kit/apollo-http';
 import { InternalTokenMinter, type Caller } from '@citadel/kit/auth';
-import { createErrorFormatter } from '@citadel/kit/errors';
+import { errorLoggingPlugin, formatError } from '@citadel/kit/errors';
 import { sendJson, sendJsonError } from '@citadel/kit/http';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
@@ -58,11 +58,11 @@ async function main(): Promise<void> {
     introspection: env.introspection,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorFormatter(logger),
+    formatError,
     validationRules: [
       operationLimitsRule({ maxDepth: env.MAX_DEPTH, maxAliases: env.MAX_ALIASES, maxRootFields: env.MAX_ROOT_FIELDS }),
     ],
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin()],
     logger,
   });
   await apollo.start();
@@ -93,8 +93,8 @@ async function main(): Promise<void> {
     },
     // apollo.start() above resolved only once the supergraph loaded; revocations must be read too.
     ready: async () => revoked.ready,
+    beforeDrain: () => websocket.close(),
     onClose: async () => {
-      await websocket.close();
       await apollo.stop();
       await revoked.stop();
       await pubsub.close();
@@ -105,6 +105,7 @@ async function main(): Promise<void> {
     path: '/graphql',
     apollo,
     verifyAccessToken,
+    isRevoked: (sid) => revoked.isRevoked(sid),
     logger,
     maxPayloadBytes: env.MAX_BODY_BYTES,
   });

@@ -71,11 +71,13 @@ export class RevokedSessions {
 
   private async sync(): Promise<void> {
     try {
+      // The first page re-reads a margin before the cursor; later pages follow the exact keyset.
+      let position: { since: string; after?: string } = { since: new Date(this.cursor - OVERLAP_MS).toISOString() };
       let more = true;
       while (more) {
-        const since = new Date(this.cursor - OVERLAP_MS).toISOString();
         const token = await this.options.minter.mint(ANONYMOUS, 'identity');
-        const response = await fetch(`${this.options.identityUrl}/internal/revoked-sessions?since=${encodeURIComponent(since)}`, {
+        const query = new URLSearchParams(position).toString();
+        const response = await fetch(`${this.options.identityUrl}/internal/revoked-sessions?${query}`, {
           headers: { authorization: `Bearer ${token}` },
           signal: AbortSignal.timeout(5_000),
         });
@@ -83,8 +85,11 @@ export class RevokedSessions {
         const page = (await response.json()) as Page;
         this.add(page.sessions.map((s) => s.id));
         const last = page.sessions.at(-1);
-        if (last) this.cursor = Math.max(this.cursor, Date.parse(last.revokedAt));
-        more = page.more;
+        if (last) {
+          this.cursor = Math.max(this.cursor, Date.parse(last.revokedAt));
+          position = { since: last.revokedAt, after: last.id };
+        }
+        more = page.more && last !== undefined;
       }
       this.syncedOnce = true;
       this.forgetExpired();

@@ -1,9 +1,33 @@
 // How the gateway calls a subgraph: with a freshly minted internal token and the request id.
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
+import type { FetcherResponse as FetchResponse } from '@apollo/utils.fetcher';
+import { GraphQLError } from 'graphql';
 import { CLIENT_IP_HEADER, CLIENT_UA_HEADER, type InternalTokenMinter } from '@citadel/kit/auth';
 import type { GatewayContext } from './context';
 
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
+  /**
+   * A subgraph answering with an HTTP error (a refused internal token, a crash, a proxy's 502) is
+   * the platform's fault, not the client's: say which subgraph, as Apollo Router does, and keep
+   * the URL, status and body out of the response (`response` is a private extension).
+   */
+  override async errorFromResponse(response: FetchResponse): Promise<GraphQLError> {
+    const body = await response.text().catch(() => '');
+    return new GraphQLError(`HTTP fetch failed from '${this.subgraph}'`, {
+      extensions: {
+        code: 'SUBREQUEST_HTTP_ERROR',
+        serviceName: this.subgraph,
+        response: { url: response.url, status: response.status, body: body.slice(0, 500) },
+      },
+    });
+  }
+
+  override didEncounterError(error: Error, _request: unknown, _response: unknown, context?: GatewayContext): void {
+    const details = error instanceof GraphQLError ? error.extensions.response : undefined;
+    const logger = context && 'logger' in context ? context.logger : undefined;
+    logger?.error({ err: error, subgraph: this.subgraph, response: details }, 'subgraph request failed');
+  }
+
   constructor(
     private readonly subgraph: string,
     url: string,

@@ -7,22 +7,28 @@ import type { ApolloServer } from '@apollo/server';
 import { buildSchema, GraphQLError, parse, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import type { Caller } from '@citadel/kit/auth';
+import { HttpError } from '@citadel/kit/http';
 import type { Logger } from '@citadel/kit/logger';
+import type { VerifiedCaller } from './access-token';
 import { clientInfo, type GatewayContext } from './context';
 
 export interface GraphqlWsOptions {
   http: Server;
   path: string;
   apollo: ApolloServer<GatewayContext>;
-  verifyAccessToken: (authorization: string | undefined) => Promise<Caller>;
+  verifyAccessToken: (authorization: string | undefined) => Promise<VerifiedCaller>;
+  /** Checked at every operation, since a socket outlives the session it was opened with. */
+  isRevoked: (sessionId: string) => boolean;
   logger: Logger;
   maxPayloadBytes: number;
 }
 
 interface SocketExtra extends Record<PropertyKey, unknown> {
-  caller?: Caller;
+  caller?: VerifiedCaller;
 }
+
+const FORBIDDEN = 4403;
+const TRY_AGAIN_LATER = 1013;
 
 /** graphql-ws wants a schema in ExecutionArgs; execution goes through Apollo, never this one. */
 const UNUSED_SCHEMA = buildSchema('type Query { _unused: Boolean }');
@@ -53,13 +59,21 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
         try {
           (ctx.extra as SocketExtra).caller = await options.verifyAccessToken(typeof header === 'string' ? header : undefined);
           return true;
-        } catch {
+        } catch (error) {
+          // Keys unavailable is ours to fix: tell the client to retry rather than that it is forbidden.
+          if (error instanceof HttpError && error.status === 503) ctx.extra.socket.close(TRY_AGAIN_LATER, error.message);
           return false; // closes with 4403 Forbidden: a bad token never becomes an anonymous socket
         }
       },
       onSubscribe: (ctx, _id, payload) => {
         const requestId = randomUUID();
         const caller = (ctx.extra as SocketExtra).caller!;
+        const ended = endedReason(caller, options.isRevoked);
+        if (ended) {
+          // The error message goes out first; then the socket closes, since every operation on it would fail.
+          setTimeout(() => ctx.extra.socket.close(FORBIDDEN, ended), 50).unref();
+          return [new GraphQLError(ended, { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
         const logger = options.logger.child({ requestId, transport: 'ws', ...(caller.userId ? { userId: caller.userId } : {}) });
         let document: DocumentNode;
         try {
@@ -89,8 +103,16 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
   );
   return {
     close: async () => {
+      for (const client of wss.clients) client.close(1001, 'Server shutting down');
       await server.dispose();
       await new Promise<void>((resolve) => wss.close(() => resolve()));
     },
   };
+}
+
+/** Why a socket's caller may no longer act: token expired or session ended; undefined if fine. */
+function endedReason(caller: VerifiedCaller, isRevoked: (sessionId: string) => boolean): string | undefined {
+  if (caller.expiresAt !== null && Date.now() >= caller.expiresAt) return 'Access token has expired';
+  if (caller.sessionId && isRevoked(caller.sessionId)) return 'This session has ended; sign in again';
+  return undefined;
 }

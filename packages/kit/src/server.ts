@@ -24,8 +24,12 @@ export interface ServiceServerOptions {
   ready: () => Promise<boolean>;
   /** Largest request body accepted, in bytes; larger ones get 413. Default 1 MB. */
   maxBodyBytes?: number;
+  /** Routes polled so often that a log line per request is noise (health and metrics always are). */
+  quietRoutes?: readonly string[];
   /** Origins allowed by CORS; empty means no cross-origin browser access. */
   corsOrigins?: readonly string[];
+  /** Called once when shutdown starts, before draining: close long-lived connections (WebSocket) here. */
+  beforeDrain?: () => Promise<void>;
   /** Called once after the server stopped accepting and in-flight requests drained. */
   onClose?: () => Promise<void>;
   /** How long shutdown waits for in-flight requests before closing them, ms. Default 10 s. */
@@ -44,6 +48,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
   const metrics = createMetrics(options.service);
   const maxBodyBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
   const corsOrigins = new Set(options.corsOrigins ?? []);
+  const quiet = new Set([...QUIET_ROUTES, ...(options.quietRoutes ?? [])]);
   let closing: Promise<void> | undefined;
 
   const builtIn: Record<string, RouteHandler> = {
@@ -72,7 +77,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       metrics.httpRequests.inc(labels);
       metrics.httpDuration.observe(labels, seconds);
-      if (!QUIET_ROUTES.has(route)) {
+      if (!quiet.has(route)) {
         scope.logger.info({ method: labels.method, route, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
       }
     });
@@ -111,6 +116,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       }),
     close: () => {
       closing ??= (async () => {
+        await options.beforeDrain?.();
         const drained = new Promise<void>((resolve) => http.close(() => resolve()));
         http.closeIdleConnections();
         const timer = setTimeout(() => http.closeAllConnections(), options.drainTimeoutMs ?? 10_000);

@@ -8,7 +8,7 @@ import type { Logger } from 'pino';
 import { apolloHandler } from './apollo-http';
 import { CLIENT_IP_HEADER, CLIENT_UA_HEADER, InternalTokenError, type Caller, type ClientInfo } from './auth';
 import type { Orm } from './db';
-import { createErrorFormatter } from './errors';
+import { errorLoggingPlugin, formatError } from './errors';
 import { sendJsonError } from './http';
 import type { RequestScope, RouteHandler } from './server';
 
@@ -40,8 +40,8 @@ export async function createSubgraphEndpoint<TContext extends SubgraphContext>(
     introspection: options.introspection,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
-    formatError: createErrorFormatter(options.logger),
-    plugins: [ApolloServerPluginLandingPageDisabled()],
+    formatError,
+    plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin()],
   });
   await apollo.start();
   const callers = new WeakMap<IncomingMessage, Caller>();

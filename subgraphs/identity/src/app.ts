@@ -63,6 +63,7 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
       '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, key.jwks),
       '/internal/revoked-sessions': revokedSessionsRoute(orm, sessions, options.verifyInternalToken),
     },
+    quietRoutes: ['/internal/revoked-sessions'],
     ready: () => databaseReady(orm),
     onClose: async () => {
       await endpoint.stop();

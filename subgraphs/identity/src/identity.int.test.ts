@@ -186,6 +186,7 @@ describe('refresh tokens', () => {
     const out = await identity.call(LOGOUT, { variables: { t: refreshToken } });
     expect(out.body.data).toEqual({ logout: true });
     expect(errorCode(await identity.call(REFRESH, { variables: { t: refreshToken } }))).toBe('INVALID_REFRESH_TOKEN');
+    expect(errorCode(await identity.call(LOGOUT, { variables: { t: refreshToken } }))).toBe('INVALID_REFRESH_TOKEN');
   });
 
   it('refuse an unknown token', async () => {
@@ -263,6 +264,32 @@ describe('sessions', () => {
     });
     const body = (await page.json()) as { sessions: { id: string }[] };
     expect(body.sessions.map((s) => s.id)).toContain(caller.sessionId);
+  });
+
+  it('page forward through many revocations sharing one instant (no endless first page)', async () => {
+    const user = await seed.user();
+    for (let i = 0; i < 2; i++) await identity.call(LOGIN, { variables: { input: { email: user.email, password: user.password } } });
+    const since = new Date(Date.now() - 1000).toISOString();
+    await identity.call('mutation { logoutEverywhere }', { caller: await asUser(user) }); // 3 sessions, one UPDATE
+    const base = identity.url.replace('/graphql', '');
+    const headers = { authorization: `Bearer ${await identity.internalToken()}` };
+    const seen: string[] = [];
+    let query = `since=${since}&limit=1`;
+    for (let page = 0; page < 50; page++) {
+      const body = (await (await fetch(`${base}/internal/revoked-sessions?${query}`, { headers })).json()) as {
+        sessions: { id: string; revokedAt: string }[];
+        more: boolean;
+      };
+      seen.push(...body.sessions.map((s) => s.id));
+      const last = body.sessions.at(-1);
+      if (!body.more || !last) break;
+      query = `since=${last.revokedAt}&after=${last.id}&limit=1`;
+    }
+    expect(new Set(seen).size).toBe(seen.length);
+    const mine = await withClient(dbUrl, (c) =>
+      c.query<{ id: string }>('select id from identity.sessions where user_id = $1', [user.id]),
+    );
+    expect(seen).toEqual(expect.arrayContaining(mine.rows.map((r) => r.id)));
   });
 
   it('need a signed-in caller', async () => {

@@ -95,10 +95,14 @@ export class AuthService {
     return this.result(outcome, successor);
   }
 
-  /** Ends the session the refresh token belongs to; its refresh tokens stop working at once. */
+  /**
+   * Ends the session the refresh token belongs to; its refresh tokens stop working at once. A used
+   * (rotated) token of a live session also ends it: whoever holds it, the session is over.
+   * An unknown or expired token, or one of a session already ended, is INVALID_REFRESH_TOKEN.
+   */
   async logout(em: EntityManager, token: string): Promise<boolean> {
     const known = await em.findOne(RefreshToken, { tokenHash: hashRefreshToken(token) }, { populate: ['session'] });
-    if (!known) throw invalidRefreshToken();
+    if (!known || known.expiresAt <= new Date() || known.session.revokedAt) throw invalidRefreshToken();
     await this.sessions.end(em, known.session.user.id, 'LOGOUT', known.session.id);
     return true;
   }

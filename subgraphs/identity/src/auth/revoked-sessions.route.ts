@@ -1,4 +1,4 @@
-// GET /internal/revoked-sessions?since=<ISO time>: how gateways catch up on revocations they may
+// GET /internal/revoked-sessions?since=<ISO time>[&after=<id>][&limit=n]: how gateways catch up on revocations they may
 // have missed (a restart, a lost pubsub message, no Redis). Gateway-only: needs an internal token.
 import type { Caller } from '@citadel/kit/auth';
 import { InternalTokenError } from '@citadel/kit/auth';
@@ -28,12 +28,15 @@ export function revokedSessionsRoute(
       if (error instanceof InternalTokenError) return sendJsonError(res, 401, 'UNAUTHENTICATED', error.message);
       throw error;
     }
-    const since = new Date(new URL(req.url ?? '/', 'http://x').searchParams.get('since') ?? 0);
+    const params = new URL(req.url ?? '/', 'http://x').searchParams;
+    const since = new Date(params.get('since') ?? 0);
     if (Number.isNaN(since.getTime())) return sendJsonError(res, 400, 'BAD_REQUEST', '`since` must be an ISO-8601 time');
-    const rows = await sessions.revokedSince(orm.em.fork() as EntityManager, since, LIMIT);
+    const after = params.get('after') ?? undefined;
+    const limit = Math.min(LIMIT, Math.max(1, Number(params.get('limit') ?? LIMIT) || LIMIT));
+    const rows = await sessions.revokedSince(orm.em.fork() as EntityManager, since, after, limit);
     const page: RevokedSessionsPage = {
       sessions: rows.map((s) => ({ id: s.id, revokedAt: s.revokedAt.toISOString() })),
-      more: rows.length === LIMIT,
+      more: rows.length === limit,
     };
     sendJson(res, 200, page);
   };

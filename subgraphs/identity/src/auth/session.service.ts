@@ -36,13 +36,25 @@ export class SessionService {
     return ids;
   }
 
-  /** Sessions ended since `since` (for gateways catching up), oldest first, at most `limit`. */
-  async revokedSince(em: EntityManager, since: Date, limit: number): Promise<{ id: string; revokedAt: Date }[]> {
-    const rows = await em.find(
-      Session,
-      { revokedAt: { $gt: since } },
-      { fields: ['id', 'revokedAt'], orderBy: { revokedAt: 'asc' }, limit, disableIdentityMap: true },
-    );
+  /**
+   * Sessions ended after the position (`since`, `afterId`) in (revokedAt, id) order, for gateways
+   * catching up: a strict keyset, so many revocations sharing one instant still page forward.
+   */
+  async revokedSince(
+    em: EntityManager,
+    since: Date,
+    afterId: string | undefined,
+    limit: number,
+  ): Promise<{ id: string; revokedAt: Date }[]> {
+    const after = afterId && UUID.test(afterId)
+      ? { $or: [{ revokedAt: { $gt: since } }, { revokedAt: since, id: { $gt: afterId } }] }
+      : { revokedAt: { $gt: since } };
+    const rows = await em.find(Session, after, {
+      fields: ['id', 'revokedAt'],
+      orderBy: [{ revokedAt: 'asc' }, { id: 'asc' }],
+      limit,
+      disableIdentityMap: true,
+    });
     return rows.map((s) => ({ id: s.id, revokedAt: s.revokedAt! }));
   }
 }
