@@ -15,7 +15,7 @@ const summary = (samples: number[]) => {
 
 async function timedLaunch(dataDir?: string): Promise<{ platform: Platform; seconds: number }> {
   const started = performance.now();
-  const platform = await launch({ env: { LOG_LEVEL: 'warn' }, ...(dataDir ? { dataDir } : {}) });
+  const platform = await launch({ env: { LOG_LEVEL: 'warn', LOGIN_MAX_ATTEMPTS_PER_IP: '1000000' }, ...(dataDir ? { dataDir } : {}) });
   return { platform, seconds: (performance.now() - started) / 1000 };
 }
 

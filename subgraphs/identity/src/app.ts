@@ -11,6 +11,8 @@ import { SessionEvents } from './auth/session.events';
 import { revokedSessionsRoute } from './auth/revoked-sessions.route';
 import { SessionService } from './auth/session.service';
 import type { PubSub } from '@citadel/kit/pubsub';
+import type { CounterStore } from '@citadel/kit/counters';
+import { LoginThrottle, type LoginThrottleSettings } from './auth/login-throttle';
 import { extendContext } from './identity.context';
 import { PasswordHasher } from './passwords/password-hasher';
 import { buildIdentitySchema, SUBGRAPH_NAME } from './schema';
@@ -31,6 +33,9 @@ export interface IdentityAppOptions {
   introspection: boolean;
   /** Where session revocations are published for the gateways. */
   pubsub: PubSub;
+  /** Login attempt counters (Redis shared by every identity node, or in-memory). */
+  counters: CounterStore;
+  loginThrottle: LoginThrottleSettings;
 }
 
 export async function createIdentityApp(options: IdentityAppOptions): Promise<ServiceServer> {
@@ -40,7 +45,7 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
   const schema = await buildIdentitySchema({
     users: new UserService(hasher),
     sessions,
-    auth: new AuthService(hasher, sessions, {
+    auth: new AuthService(hasher, sessions, new LoginThrottle(options.counters, options.loginThrottle), {
       accessToken: { key, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: jwt.accessTokenTtlSeconds },
       refreshTokenTtlDays: jwt.refreshTokenTtlDays,
       refreshTokenKey: options.refreshTokenKey,
@@ -68,6 +73,7 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
     onClose: async () => {
       await endpoint.stop();
       await options.pubsub.close();
+      await options.counters.close();
       await orm.close();
     },
   });

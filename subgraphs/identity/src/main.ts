@@ -5,6 +5,7 @@ import { createOrm } from '@citadel/kit/db';
 import { loadSecret, loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
+import { createCounterStore } from '@citadel/kit/counters';
 import { listenOrExit, onShutdownSignal } from '@citadel/kit/server';
 import { createIdentityApp } from './app';
 import { env } from './env';
@@ -41,6 +42,14 @@ async function main(): Promise<void> {
     passwordHashQueue: env.PASSWORD_HASH_QUEUE,
     introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
     pubsub: createPubSub(env.REDIS_URL, logger),
+    counters: createCounterStore(env.REDIS_URL),
+    loginThrottle: {
+      maxAttemptsPerAccount: env.LOGIN_MAX_ATTEMPTS,
+      maxAttemptsPerIp: env.LOGIN_MAX_ATTEMPTS_PER_IP,
+      windowSeconds: env.LOGIN_LOCK_SECONDS,
+      baseDelayMs: env.LOGIN_FAILURE_DELAY_MS,
+      maxDelayMs: 4_000,
+    },
   });
   onShutdownSignal(logger, server.close);
   await listenOrExit(server, { host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, setting: 'IDENTITY_PORT' }, logger, () =>

@@ -9,6 +9,7 @@ import { hashRefreshToken, newRefreshToken, signAccessToken, type AccessTokenSet
 import { normalizeEmail } from '../users/email';
 import { User } from '../users/user.entity';
 import { RefreshToken, Session } from './session.entity';
+import type { LoginThrottle } from './login-throttle';
 import type { SessionService } from './session.service';
 
 export interface AuthResult {
@@ -31,18 +32,27 @@ export class AuthService {
   constructor(
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
+    private readonly throttle: LoginThrottle,
     private readonly settings: AuthServiceSettings,
   ) {}
 
-  /** Wrong password and unknown email take the same time and give the same error. */
+  /**
+   * Wrong password and unknown email take the same time, the same throttling and the same error.
+   * The attempt is counted before the password is checked, so parallel guesses cannot pass the limit.
+   */
   async login(em: EntityManager, email: string, password: string, client: ClientInfo): Promise<AuthResult> {
     const canonical = tryCanonical(email);
+    const attempt = await this.throttle.begin(canonical ?? email.trim().toLowerCase().slice(0, 320), client.ip);
     const user = canonical
       ? await em.findOne(User, { emailCanonical: canonical }, { populate: ['passwordHash'] })
       : null;
     const candidate = password.length <= MAX_PASSWORD_LENGTH * 4 ? password : '';
     const ok = await this.hasher.verify(user?.passwordHash, candidate);
-    if (!user || !ok) throw invalidCredentials();
+    if (!user || !ok) {
+      await this.throttle.failed(attempt);
+      throw invalidCredentials();
+    }
+    await this.throttle.succeeded(attempt);
     if (this.hasher.needsRehash(user.passwordHash)) user.passwordHash = await this.hasher.hash(password);
     const now = new Date();
     const session = em.create(Session, {

@@ -8,6 +8,7 @@ import { createOrm, migrate, type Orm } from '@citadel/kit/db';
 import { generateSigningKey, type SigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { MemoryPubSub } from '@citadel/kit/pubsub';
+import { MemoryCounterStore } from '@citadel/kit/counters';
 import { createTestDatabase } from '@citadel/kit/testing/database';
 import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphql-client';
 import { createIdentityApp } from '../app';
@@ -55,6 +56,9 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
     passwordHashQueue: 100,
     introspection: true,
     pubsub,
+    counters: new MemoryCounterStore(),
+    // Every harness request comes from one IP: the per-IP limit is exercised in its own unit test.
+    loginThrottle: { maxAttemptsPerAccount: 10, maxAttemptsPerIp: 100_000, windowSeconds: 900, baseDelayMs: 1, maxDelayMs: 20 },
   });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}/graphql`;

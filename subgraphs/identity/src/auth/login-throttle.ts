@@ -1,0 +1,71 @@
+// Brute-force protection for password logins: every attempt is counted per account and per IP
+// before the password is checked (so parallel attempts cannot slip past), failures are answered
+// ever more slowly, and past the limit the account (or IP) is locked until its window ends.
+import { AppError, COMMON_ERRORS } from '@citadel/kit/errors';
+import type { CounterStore } from '@citadel/kit/counters';
+
+export interface LoginThrottleSettings {
+  /** Attempts per account within the window before it is locked. Default 10. */
+  maxAttemptsPerAccount: number;
+  /** Attempts per client IP within the window (many accounts from one address). Default 100. */
+  maxAttemptsPerIp: number;
+  /** The window, and so the longest lock. Default 15 minutes. */
+  windowSeconds: number;
+  /** Delay after the third failure, doubling with each further one. Default 250 ms. */
+  baseDelayMs: number;
+  /** The longest delay. Default 4 s. */
+  maxDelayMs: number;
+}
+
+export interface Attempt {
+  accountKey: string;
+  accountCount: number;
+}
+
+/** How long to hold the answer to the `n`th failed attempt in a window. */
+export function failureDelayMs(n: number, settings: Pick<LoginThrottleSettings, 'baseDelayMs' | 'maxDelayMs'>): number {
+  if (n < 3 || settings.baseDelayMs === 0) return 0;
+  return Math.min(settings.maxDelayMs, settings.baseDelayMs * 2 ** (n - 3));
+}
+
+export class LoginThrottle {
+  constructor(
+    private readonly store: CounterStore,
+    private readonly settings: LoginThrottleSettings,
+  ) {}
+
+  /**
+   * Counts the attempt. Throws TOO_MANY_REQUESTS (with `retryAfter` seconds) when the account or
+   * the IP is over its limit; the same for known and unknown emails, so it reveals nothing.
+   */
+  async begin(account: string, ip: string | null): Promise<Attempt> {
+    const windowMs = this.settings.windowSeconds * 1000;
+    const accountKey = `login:account:${account}`;
+    const [byAccount, byIp] = await Promise.all([
+      this.store.increment(accountKey, windowMs),
+      this.store.increment(`login:ip:${ip ?? 'unknown'}`, windowMs),
+    ]);
+    const over = [
+      byAccount.count > this.settings.maxAttemptsPerAccount ? byAccount.resetsInMs : 0,
+      byIp.count > this.settings.maxAttemptsPerIp ? byIp.resetsInMs : 0,
+    ];
+    const lockedForMs = Math.max(...over);
+    if (lockedForMs > 0) {
+      throw new AppError(COMMON_ERRORS.TOO_MANY_REQUESTS, 'Too many sign-in attempts; try again later', {
+        retryAfter: Math.ceil(lockedForMs / 1000),
+      });
+    }
+    return { accountKey, accountCount: byAccount.count };
+  }
+
+  /** Holds the failure's answer back, longer with each failure in the window. */
+  async failed(attempt: Attempt): Promise<void> {
+    const ms = failureDelayMs(attempt.accountCount, this.settings);
+    if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
+  }
+
+  /** A correct password clears the account's count (not the IP's). */
+  async succeeded(attempt: Attempt): Promise<void> {
+    await this.store.reset(attempt.accountKey);
+  }
+}
