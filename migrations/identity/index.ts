@@ -1,8 +1,10 @@
 // Identity's migrations, in order. Listed explicitly so they load the same under tsx, vitest and node.
 import { Migration20261124000000_init } from './Migration20261124000000_init';
 import { Migration20261124010000_sessions } from './Migration20261124010000_sessions';
+import { Migration20261124020000_email_tokens } from './Migration20261124020000_email_tokens';
 
 export const identityMigrations = [
   { name: 'Migration20261124000000_init', class: Migration20261124000000_init },
   { name: 'Migration20261124010000_sessions', class: Migration20261124010000_sessions },
+  { name: 'Migration20261124020000_email_tokens', class: Migration20261124020000_email_tokens },
 ];

@@ -6,7 +6,9 @@ import type { SigningKey } from '@citadel/kit/keys';
 import type { Logger } from '@citadel/kit/logger';
 import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
 import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
+import { AccountService, type AccountSettings } from './account/account.service';
 import { AuthService } from './auth/auth.service';
+import type { Mailer } from '@citadel/kit/mailer';
 import { SessionEvents } from './auth/session.events';
 import { revokedSessionsRoute } from './auth/revoked-sessions.route';
 import { SessionService } from './auth/session.service';
@@ -36,15 +38,19 @@ export interface IdentityAppOptions {
   /** Login attempt counters (Redis shared by every identity node, or in-memory). */
   counters: CounterStore;
   loginThrottle: LoginThrottleSettings;
+  mailer: Mailer;
+  account: AccountSettings;
 }
 
 export async function createIdentityApp(options: IdentityAppOptions): Promise<ServiceServer> {
   const { orm, logger, key, jwt } = options;
   const hasher = new PasswordHasher(options.passwordHashConcurrency, options.passwordHashQueue);
   const sessions = new SessionService(new SessionEvents(options.pubsub, logger));
+  const account = new AccountService(hasher, sessions, options.mailer, options.counters, logger, options.account);
   const schema = await buildIdentitySchema({
-    users: new UserService(hasher),
+    users: new UserService(hasher, account),
     sessions,
+    account,
     auth: new AuthService(hasher, sessions, new LoginThrottle(options.counters, options.loginThrottle), {
       accessToken: { key, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: jwt.accessTokenTtlSeconds },
       refreshTokenTtlDays: jwt.refreshTokenTtlDays,

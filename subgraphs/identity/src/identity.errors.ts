@@ -6,6 +6,8 @@ export const IDENTITY_ERRORS = {
   WEAK_PASSWORD: 'WEAK_PASSWORD',
   INVALID_CREDENTIALS: 'INVALID_CREDENTIALS',
   INVALID_REFRESH_TOKEN: 'INVALID_REFRESH_TOKEN',
+  INVALID_VERIFICATION_TOKEN: 'INVALID_VERIFICATION_TOKEN',
+  INVALID_RESET_TOKEN: 'INVALID_RESET_TOKEN',
   INVALID_EMAIL: 'BAD_USER_INPUT',
 } as const;
 
@@ -17,3 +19,7 @@ export const invalidCredentials = () =>
   new AppError(IDENTITY_ERRORS.INVALID_CREDENTIALS, 'Email or password is incorrect');
 export const invalidRefreshToken = () =>
   new AppError(IDENTITY_ERRORS.INVALID_REFRESH_TOKEN, 'Refresh token is invalid, expired or already used');
+export const invalidVerificationToken = () =>
+  new AppError(IDENTITY_ERRORS.INVALID_VERIFICATION_TOKEN, 'Verification link is invalid, expired or already used');
+export const invalidResetToken = () =>
+  new AppError(IDENTITY_ERRORS.INVALID_RESET_TOKEN, 'Reset link is invalid, expired or already used');

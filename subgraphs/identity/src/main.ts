@@ -6,6 +6,7 @@ import { loadSecret, loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
 import { createCounterStore } from '@citadel/kit/counters';
+import { createMailer } from '@citadel/kit/mailer';
 import { listenOrExit, onShutdownSignal } from '@citadel/kit/server';
 import { createIdentityApp } from './app';
 import { env } from './env';
@@ -50,6 +51,8 @@ async function main(): Promise<void> {
       baseDelayMs: env.LOGIN_FAILURE_DELAY_MS,
       maxDelayMs: 4_000,
     },
+    mailer: createMailer({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, mailboxDir: env.MAILBOX_DIR, logger }),
+    account: { appUrl: env.APP_URL, mailsPerHour: env.MAILS_PER_HOUR, maxAttempts: env.LOGIN_MAX_ATTEMPTS },
   });
   onShutdownSignal(logger, server.close);
   await listenOrExit(server, { host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, setting: 'IDENTITY_PORT' }, logger, () =>

@@ -3,6 +3,9 @@ import { buildFederatedSchema } from '@citadel/kit/federation';
 import { migrationsDir } from '@citadel/kit/paths';
 import { identityMigrations } from '../../../migrations/identity';
 import type { GraphQLSchema } from 'graphql';
+import { AccountResolver } from './account/account.resolver';
+import type { AccountService } from './account/account.service';
+import { EmailTokenEntity } from './account/email-token.entity';
 import { AuthResolver } from './auth/auth.resolver';
 import type { AuthService } from './auth/auth.service';
 import { SessionResolver } from './auth/session.resolver';
@@ -17,7 +20,7 @@ export const SUBGRAPH_NAME = 'identity';
 /** The subgraph's own Postgres schema, entities and migrations: what createOrm and migrate need. */
 export const database = {
   schema: SUBGRAPH_NAME,
-  entities: [UserEntity, SessionEntity, RefreshTokenEntity],
+  entities: [UserEntity, SessionEntity, RefreshTokenEntity, EmailTokenEntity],
   migrations: identityMigrations,
   migrationsPath: migrationsDir(SUBGRAPH_NAME),
 };
@@ -26,11 +29,12 @@ export interface IdentityServices {
   users: UserService;
   auth: AuthService;
   sessions: SessionService;
+  account: AccountService;
 }
 
 export function buildIdentitySchema(services: IdentityServices): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [new UserResolver(services.users), new AuthResolver(services.auth), new SessionResolver(services.sessions)],
+    resolvers: [new UserResolver(services.users), new AuthResolver(services.auth), new SessionResolver(services.sessions), new AccountResolver(services.account)],
     referenceResolvers: userReferenceResolvers,
   });
 }

@@ -134,7 +134,9 @@ export class AuthService {
   }
 
   private async result(session: Session, refreshToken: string): Promise<AuthResult> {
-    const accessToken = await signAccessToken(this.settings.accessToken, session.user.id, session.id);
+    const accessToken = await signAccessToken(this.settings.accessToken, session.user.id, session.id, {
+      emailVerified: session.user.emailVerifiedAt !== null,
+    });
     return { accessToken, refreshToken, expiresIn: this.settings.accessToken.ttlSeconds, user: session.user };
   }
 }

@@ -25,9 +25,10 @@ export class SessionService {
     return (await this.end(em, userId, reason)).length;
   }
 
-  /** Ends the user's active sessions (or just `sessionId`), then tells the gateways. */
-  async end(em: EntityManager, userId: string, reason: string, sessionId?: string): Promise<string[]> {
-    const filter = { user: userId, revokedAt: null, ...(sessionId ? { id: sessionId } : {}) };
+  /** Ends the user's active sessions (just `sessionId`, or all but `exceptId`), then tells the gateways. */
+  async end(em: EntityManager, userId: string, reason: string, sessionId?: string, exceptId?: string): Promise<string[]> {
+    const id = sessionId ? { id: sessionId } : exceptId ? { id: { $ne: exceptId } } : {};
+    const filter = { user: userId, revokedAt: null, ...id };
     const active = await em.find(Session, filter, { fields: ['id'], disableIdentityMap: true });
     if (active.length === 0) return [];
     const ids = active.map((s) => s.id);

@@ -9,6 +9,10 @@ import { generateSigningKey, type SigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { MemoryPubSub } from '@citadel/kit/pubsub';
 import { MemoryCounterStore } from '@citadel/kit/counters';
+import { MailboxMailer } from '@citadel/kit/mailer';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createTestDatabase } from '@citadel/kit/testing/database';
 import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphql-client';
 import { createIdentityApp } from '../app';
@@ -23,6 +27,8 @@ export interface IdentityHarness {
   url: string;
   orm: Orm;
   identityKey: SigningKey;
+  /** The development mailbox this identity writes to. */
+  mailboxDir: string;
   /** What identity publishes (in memory, in this process). */
   pubsub: MemoryPubSub;
   /** Mints an internal token as the gateway would, for requests outside /graphql. */
@@ -44,6 +50,7 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
   const gatewayKey = await newKey();
   const minter = new InternalTokenMinter(gatewayKey);
   const pubsub = new MemoryPubSub();
+  const mailboxDir = mkdtempSync(join(tmpdir(), 'citadel-mail-'));
   const server = await createIdentityApp({
     orm,
     logger,
@@ -59,6 +66,8 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
     counters: new MemoryCounterStore(),
     // Every harness request comes from one IP: the per-IP limit is exercised in its own unit test.
     loginThrottle: { maxAttemptsPerAccount: 10, maxAttemptsPerIp: 100_000, windowSeconds: 900, baseDelayMs: 1, maxDelayMs: 20 },
+    mailer: new MailboxMailer(mailboxDir, 'Citadel <test@citadel.local>', logger),
+    account: { appUrl: 'http://app.test', mailsPerHour: 3, maxAttempts: 10 },
   });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}/graphql`;
@@ -67,6 +76,7 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
     orm,
     identityKey,
     pubsub,
+    mailboxDir,
     internalToken: (caller = ANONYMOUS) => minter.mint(caller, SUBGRAPH_NAME),
     call: async (query, options = {}) => {
       const token = await minter.mint(options.caller ?? ANONYMOUS, SUBGRAPH_NAME);

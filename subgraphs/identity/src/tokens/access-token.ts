@@ -14,9 +14,10 @@ export async function signAccessToken(
   settings: AccessTokenSettings,
   userId: string,
   sessionId: string,
+  claims: { emailVerified: boolean },
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sid: sessionId })
+  return new SignJWT({ sid: sessionId, email_verified: claims.emailVerified })
     .setProtectedHeader({ alg: 'EdDSA', kid: settings.key.kid, typ: 'at+jwt' })
     .setSubject(userId)
     .setIssuer(settings.issuer)

@@ -9,6 +9,7 @@ export class User {
   emailCanonical!: string;
   name!: string;
   passwordHash!: string;
+  emailVerifiedAt: Date | null = null;
   createdAt: Date = new Date();
   updatedAt: Date = new Date();
 }
@@ -22,6 +23,7 @@ export const UserEntity = new EntitySchema<User>({
     emailCanonical: { type: 'string', length: 320, unique: 'users_email_canonical_key' },
     name: { type: 'string', length: 200 },
     passwordHash: { type: 'string', length: 255, lazy: true },
+    emailVerifiedAt: { type: 'Date', nullable: true },
     createdAt: { type: 'Date', defaultRaw: 'now()' },
     updatedAt: { type: 'Date', defaultRaw: 'now()', onUpdate: () => new Date() },
   },

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { badUserInput } from '@citadel/kit/errors';
 import { emailTaken } from '../identity.errors';
+import type { AccountService } from '../account/account.service';
 import type { PasswordHasher } from '../passwords/password-hasher';
 import { assertAcceptablePassword } from '../passwords/password-policy';
 import { normalizeEmail } from './email';
@@ -15,7 +16,10 @@ export interface RegisterCommand {
 }
 
 export class UserService {
-  constructor(private readonly hasher: PasswordHasher) {}
+  constructor(
+    private readonly hasher: PasswordHasher,
+    private readonly account: AccountService,
+  ) {}
 
   async register(em: EntityManager, command: RegisterCommand): Promise<User> {
     const { email, canonical } = normalizeEmail(command.email);
@@ -39,6 +43,7 @@ export class UserService {
       if (error instanceof UniqueConstraintViolationException) throw emailTaken();
       throw error;
     }
+    await this.account.sendVerification(em, user);
     return user;
   }
 }

@@ -12,6 +12,9 @@ export class UserType {
   @Field(() => String)
   email!: string;
 
+  @Field(() => Boolean, { description: 'Whether the owner proved they receive mail at `email`.' })
+  emailVerified!: boolean;
+
   @Field(() => String)
   name!: string;
 
@@ -22,6 +25,7 @@ export class UserType {
     return Object.assign(new UserType(), {
       id: user.id,
       email: user.email,
+      emailVerified: user.emailVerifiedAt !== null,
       name: user.name,
       createdAt: user.createdAt,
     });

@@ -1,0 +1,155 @@
+// Account recovery and upkeep: email verification, password reset, password change.
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import type { CounterStore } from '@citadel/kit/counters';
+import { AppError, COMMON_ERRORS } from '@citadel/kit/errors';
+import type { Logger } from '@citadel/kit/logger';
+import type { MailMessage, Mailer } from '@citadel/kit/mailer';
+import type { SessionService } from '../auth/session.service';
+import { invalidCredentials, invalidResetToken, invalidVerificationToken } from '../identity.errors';
+import type { PasswordHasher } from '../passwords/password-hasher';
+import { assertAcceptablePassword } from '../passwords/password-policy';
+import { hashRefreshToken as sha256 } from '../tokens/access-token';
+import { normalizeEmail } from '../users/email';
+import { User } from '../users/user.entity';
+import { EmailToken, type EmailTokenPurpose } from './email-token.entity';
+import { passwordResetMail, verificationMail } from './mail-templates';
+
+export interface AccountSettings {
+  /** Where links in mail point: `<appUrl>/verify-email?token=…`, `<appUrl>/reset-password?token=…`. */
+  appUrl: string;
+  /** Per user per hour: verification resends; per address per hour: reset requests. */
+  mailsPerHour: number;
+  /** Wrong current passwords or reset tokens per user or IP per 15 minutes. */
+  maxAttempts: number;
+}
+
+const HOUR = 3_600_000;
+const TTL: Record<EmailTokenPurpose, number> = { VERIFY_EMAIL: 24 * HOUR, RESET_PASSWORD: HOUR };
+
+export class AccountService {
+  constructor(
+    private readonly hasher: PasswordHasher,
+    private readonly sessions: SessionService,
+    private readonly mailer: Mailer,
+    private readonly counters: CounterStore,
+    private readonly logger: Logger,
+    private readonly settings: AccountSettings,
+  ) {}
+
+  /** Sends a verification link; a mail failure is logged, never lost silently nor fatal to sign-up. */
+  async sendVerification(em: EntityManager, user: User): Promise<void> {
+    const token = await this.issue(em, user, 'VERIFY_EMAIL');
+    await this.deliver(verificationMail(user.email, user.name, `${this.settings.appUrl}/verify-email?token=${token}`));
+  }
+
+  async verifyEmail(em: EntityManager, token: string): Promise<User> {
+    const claimed = await this.claim(em, token, 'VERIFY_EMAIL');
+    if (!claimed) throw invalidVerificationToken();
+    claimed.user.emailVerifiedAt ??= new Date();
+    await em.flush();
+    return claimed.user;
+  }
+
+  /** Returns false when the address is already verified (nothing sent). */
+  async resendVerification(em: EntityManager, userId: string): Promise<boolean> {
+    const user = await em.findOneOrFail(User, { id: userId });
+    if (user.emailVerifiedAt) return false;
+    await this.limit(`mail:verify:${userId}`, this.settings.mailsPerHour, HOUR);
+    await this.sendVerification(em, user);
+    return true;
+  }
+
+  /**
+   * Answers the same for known and unknown addresses (and over the rate limit): the lookup is the
+   * only work done before answering; the token and the mail are made afterwards, in the background.
+   */
+  async requestPasswordReset(em: EntityManager, email: string): Promise<boolean> {
+    let canonical: string;
+    try {
+      canonical = normalizeEmail(email).canonical;
+    } catch {
+      return true;
+    }
+    const user = await em.findOne(User, { emailCanonical: canonical });
+    if (user) {
+      const background = em.fork();
+      void (async () => {
+        const { count } = await this.counters.increment(`mail:reset:${canonical}`, HOUR);
+        if (count > this.settings.mailsPerHour) return;
+        const target = await background.findOneOrFail(User, { id: user.id });
+        const token = await this.issue(background, target, 'RESET_PASSWORD');
+        await this.deliver(passwordResetMail(target.email, target.name, `${this.settings.appUrl}/reset-password?token=${token}`));
+      })().catch((error: unknown) => this.logger.error({ err: error }, 'password reset mail failed'));
+    }
+    return true;
+  }
+
+  /** Sets a new password from a reset link, then ends every session of the account. */
+  async resetPassword(em: EntityManager, token: string, newPassword: string, ip: string | null): Promise<void> {
+    await this.limit(`reset:ip:${ip ?? 'unknown'}`, this.settings.maxAttempts * 10, 15 * 60_000);
+    // One transaction: a refused new password rolls the claim back, so the link still works.
+    const userId = await em.transactional(async (tx) => {
+      const claimed = await this.claim(tx, token, 'RESET_PASSWORD');
+      if (!claimed) throw invalidResetToken();
+      const user = claimed.user;
+      assertAcceptablePassword(newPassword, user.email);
+      user.passwordHash = await this.hasher.hash(newPassword);
+      user.emailVerifiedAt ??= new Date(); // receiving the mail proves the address too
+      await tx.nativeUpdate(EmailToken, { user: user.id, purpose: 'RESET_PASSWORD', usedAt: null }, { usedAt: new Date() });
+      return user.id;
+    });
+    await this.sessions.end(em, userId, 'PASSWORD_RESET');
+  }
+
+  /** Needs the current password (throttled like login); ends every other session. */
+  async changePassword(em: EntityManager, userId: string, sessionId: string | null, current: string, next: string): Promise<void> {
+    await this.limit(`password-change:${userId}`, this.settings.maxAttempts, 15 * 60_000);
+    const user = await em.findOneOrFail(User, { id: userId }, { populate: ['passwordHash'] });
+    if (!(await this.hasher.verify(user.passwordHash, current))) throw invalidCredentials();
+    assertAcceptablePassword(next, user.email);
+    user.passwordHash = await this.hasher.hash(next);
+    await em.flush();
+    await this.sessions.end(em, userId, 'PASSWORD_CHANGED', undefined, sessionId ?? undefined);
+  }
+
+  private async issue(em: EntityManager, user: User, purpose: EmailTokenPurpose): Promise<string> {
+    const token = randomBytes(32).toString('base64url');
+    em.create(EmailToken, {
+      id: randomUUID(),
+      user,
+      purpose,
+      tokenHash: sha256(token),
+      createdAt: new Date(),
+      expiresAt: new Date(Date.now() + TTL[purpose]),
+    });
+    await em.flush();
+    return token;
+  }
+
+  /** Marks the token used in one atomic UPDATE, so it works exactly once even under races. */
+  private async claim(em: EntityManager, token: string, purpose: EmailTokenPurpose): Promise<EmailToken | null> {
+    const tokenHash = sha256(token);
+    const now = new Date();
+    const claimed = await em.nativeUpdate(EmailToken, { tokenHash, purpose, usedAt: null, expiresAt: { $gt: now } }, { usedAt: now });
+    if (claimed === 0) return null;
+    return em.findOneOrFail(EmailToken, { tokenHash }, { populate: ['user'] });
+  }
+
+  private async limit(key: string, max: number, windowMs: number): Promise<void> {
+    const { count, resetsInMs } = await this.counters.increment(key, windowMs);
+    if (count > max) {
+      throw new AppError(COMMON_ERRORS.TOO_MANY_REQUESTS, 'Too many attempts; try again later', {
+        retryAfter: Math.ceil(resetsInMs / 1000),
+      });
+    }
+  }
+
+  private async deliver(message: MailMessage): Promise<void> {
+    try {
+      await this.mailer.send(message);
+    } catch (error) {
+      this.logger.error({ err: error, subject: message.subject }, 'mail could not be sent');
+    }
+  }
+}
