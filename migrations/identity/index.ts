@@ -2,9 +2,11 @@
 import { Migration20261124000000_init } from './Migration20261124000000_init';
 import { Migration20261124010000_sessions } from './Migration20261124010000_sessions';
 import { Migration20261124020000_email_tokens } from './Migration20261124020000_email_tokens';
+import { Migration20261124030000_mfa } from './Migration20261124030000_mfa';
 
 export const identityMigrations = [
   { name: 'Migration20261124000000_init', class: Migration20261124000000_init },
   { name: 'Migration20261124010000_sessions', class: Migration20261124010000_sessions },
   { name: 'Migration20261124020000_email_tokens', class: Migration20261124020000_email_tokens },
+  { name: 'Migration20261124030000_mfa', class: Migration20261124030000_mfa },
 ];

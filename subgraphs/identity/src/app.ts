@@ -8,6 +8,7 @@ import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
 import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
 import { AccountService, type AccountSettings } from './account/account.service';
 import { AuthService } from './auth/auth.service';
+import { MfaService, type MfaSettings } from './mfa/mfa.service';
 import type { Mailer } from '@citadel/kit/mailer';
 import { SessionEvents } from './auth/session.events';
 import { revokedSessionsRoute } from './auth/revoked-sessions.route';
@@ -40,6 +41,7 @@ export interface IdentityAppOptions {
   loginThrottle: LoginThrottleSettings;
   mailer: Mailer;
   account: AccountSettings;
+  mfa: MfaSettings;
 }
 
 export async function createIdentityApp(options: IdentityAppOptions): Promise<ServiceServer> {
@@ -47,11 +49,13 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
   const hasher = new PasswordHasher(options.passwordHashConcurrency, options.passwordHashQueue);
   const sessions = new SessionService(new SessionEvents(options.pubsub, logger));
   const account = new AccountService(hasher, sessions, options.mailer, options.counters, logger, options.account);
+  const mfa = new MfaService(options.mfa, options.mailer, logger);
   const schema = await buildIdentitySchema({
+    mfa,
     users: new UserService(hasher, account),
     sessions,
     account,
-    auth: new AuthService(hasher, sessions, new LoginThrottle(options.counters, options.loginThrottle), {
+    auth: new AuthService(hasher, sessions, new LoginThrottle(options.counters, options.loginThrottle), mfa, {
       accessToken: { key, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: jwt.accessTokenTtlSeconds },
       refreshTokenTtlDays: jwt.refreshTokenTtlDays,
       refreshTokenKey: options.refreshTokenKey,

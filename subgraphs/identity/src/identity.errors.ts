@@ -8,6 +8,10 @@ export const IDENTITY_ERRORS = {
   INVALID_REFRESH_TOKEN: 'INVALID_REFRESH_TOKEN',
   INVALID_VERIFICATION_TOKEN: 'INVALID_VERIFICATION_TOKEN',
   INVALID_RESET_TOKEN: 'INVALID_RESET_TOKEN',
+  MFA_ALREADY_ENABLED: 'MFA_ALREADY_ENABLED',
+  MFA_NOT_ENABLED: 'MFA_NOT_ENABLED',
+  INVALID_MFA_CODE: 'INVALID_MFA_CODE',
+  INVALID_MFA_CHALLENGE: 'INVALID_MFA_CHALLENGE',
   INVALID_EMAIL: 'BAD_USER_INPUT',
 } as const;
 
@@ -23,3 +27,10 @@ export const invalidVerificationToken = () =>
   new AppError(IDENTITY_ERRORS.INVALID_VERIFICATION_TOKEN, 'Verification link is invalid, expired or already used');
 export const invalidResetToken = () =>
   new AppError(IDENTITY_ERRORS.INVALID_RESET_TOKEN, 'Reset link is invalid, expired or already used');
+export const mfaAlreadyEnabled = () =>
+  new AppError(IDENTITY_ERRORS.MFA_ALREADY_ENABLED, 'Two-factor authentication is already on; disable it first');
+export const mfaNotEnabled = () =>
+  new AppError(IDENTITY_ERRORS.MFA_NOT_ENABLED, 'Two-factor authentication is not set up; call enableTotp first');
+export const invalidMfaCode = () => new AppError(IDENTITY_ERRORS.INVALID_MFA_CODE, 'The code is wrong or was already used');
+export const invalidMfaChallenge = () =>
+  new AppError(IDENTITY_ERRORS.INVALID_MFA_CHALLENGE, 'The sign-in challenge is invalid, expired or out of attempts; sign in again');

@@ -53,6 +53,12 @@ async function main(): Promise<void> {
     },
     mailer: createMailer({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, mailboxDir: env.MAILBOX_DIR, logger }),
     account: { appUrl: env.APP_URL, mailsPerHour: env.MAILS_PER_HOUR, maxAttempts: env.LOGIN_MAX_ATTEMPTS },
+    mfa: {
+      encryptionKey: loadSecret({ name: 'mfa', value: env.MFA_ENCRYPTION_KEY, dir: env.KEYS_DIR, generate: env.NODE_ENV !== 'production' }),
+      issuer: env.MFA_ISSUER,
+      challengeTtlSeconds: 300,
+      maxAttempts: env.MFA_MAX_ATTEMPTS,
+    },
   });
   onShutdownSignal(logger, server.close);
   await listenOrExit(server, { host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, setting: 'IDENTITY_PORT' }, logger, () =>

@@ -7,6 +7,9 @@ import { AccountResolver } from './account/account.resolver';
 import type { AccountService } from './account/account.service';
 import { EmailTokenEntity } from './account/email-token.entity';
 import { AuthResolver } from './auth/auth.resolver';
+import { MfaChallengeEntity, RecoveryCodeEntity, TotpFactorEntity } from './mfa/mfa.entity';
+import { MfaResolver } from './mfa/mfa.resolver';
+import type { MfaService } from './mfa/mfa.service';
 import type { AuthService } from './auth/auth.service';
 import { SessionResolver } from './auth/session.resolver';
 import type { SessionService } from './auth/session.service';
@@ -20,7 +23,15 @@ export const SUBGRAPH_NAME = 'identity';
 /** The subgraph's own Postgres schema, entities and migrations: what createOrm and migrate need. */
 export const database = {
   schema: SUBGRAPH_NAME,
-  entities: [UserEntity, SessionEntity, RefreshTokenEntity, EmailTokenEntity],
+  entities: [
+    UserEntity,
+    SessionEntity,
+    RefreshTokenEntity,
+    EmailTokenEntity,
+    TotpFactorEntity,
+    RecoveryCodeEntity,
+    MfaChallengeEntity,
+  ],
   migrations: identityMigrations,
   migrationsPath: migrationsDir(SUBGRAPH_NAME),
 };
@@ -30,11 +41,18 @@ export interface IdentityServices {
   auth: AuthService;
   sessions: SessionService;
   account: AccountService;
+  mfa: MfaService;
 }
 
 export function buildIdentitySchema(services: IdentityServices): Promise<GraphQLSchema> {
   return buildFederatedSchema({
-    resolvers: [new UserResolver(services.users), new AuthResolver(services.auth), new SessionResolver(services.sessions), new AccountResolver(services.account)],
+    resolvers: [
+      new UserResolver(services.users),
+      new AuthResolver(services.auth),
+      new SessionResolver(services.sessions),
+      new AccountResolver(services.account),
+      new MfaResolver(services.mfa),
+    ],
     referenceResolvers: userReferenceResolvers,
   });
 }

@@ -9,6 +9,7 @@ import { hashRefreshToken, newRefreshToken, signAccessToken, type AccessTokenSet
 import { normalizeEmail } from '../users/email';
 import { User } from '../users/user.entity';
 import { RefreshToken, Session } from './session.entity';
+import type { MfaService } from '../mfa/mfa.service';
 import type { LoginThrottle } from './login-throttle';
 import type { SessionService } from './session.service';
 
@@ -17,6 +18,11 @@ export interface AuthResult {
   refreshToken: string;
   expiresIn: number;
   user: User;
+}
+
+/** A correct password for an account with a second factor: only a challenge, no tokens. */
+export interface MfaRequired {
+  mfaChallenge: string;
 }
 
 export interface AuthServiceSettings {
@@ -33,6 +39,7 @@ export class AuthService {
     private readonly hasher: PasswordHasher,
     private readonly sessions: SessionService,
     private readonly throttle: LoginThrottle,
+    private readonly mfa: MfaService,
     private readonly settings: AuthServiceSettings,
   ) {}
 
@@ -40,7 +47,7 @@ export class AuthService {
    * Wrong password and unknown email take the same time, the same throttling and the same error.
    * The attempt is counted before the password is checked, so parallel guesses cannot pass the limit.
    */
-  async login(em: EntityManager, email: string, password: string, client: ClientInfo): Promise<AuthResult> {
+  async login(em: EntityManager, email: string, password: string, client: ClientInfo): Promise<AuthResult | MfaRequired> {
     const canonical = tryCanonical(email);
     const attempt = await this.throttle.begin(canonical ?? email.trim().toLowerCase().slice(0, 320), client.ip);
     const user = canonical
@@ -54,12 +61,32 @@ export class AuthService {
     }
     await this.throttle.succeeded(attempt);
     if (this.hasher.needsRehash(user.passwordHash)) user.passwordHash = await this.hasher.hash(password);
+    if (await this.mfa.isEnabled(em, user.id)) {
+      await em.flush();
+      return { mfaChallenge: await this.mfa.startChallenge(em, user) };
+    }
+    return this.startSession(em, user, client, 'pwd');
+  }
+
+  /** The second step of an MFA login: a TOTP code or a recovery code for the challenge. */
+  async completeMfaChallenge(
+    em: EntityManager,
+    challenge: string,
+    proof: { code?: string | undefined; recoveryCode?: string | undefined },
+    client: ClientInfo,
+  ): Promise<AuthResult> {
+    const user = await this.mfa.completeChallenge(em, challenge, proof.code, proof.recoveryCode);
+    return this.startSession(em, user, client, 'pwd otp');
+  }
+
+  private async startSession(em: EntityManager, user: User, client: ClientInfo, amr: string): Promise<AuthResult> {
     const now = new Date();
     const session = em.create(Session, {
       id: randomUUID(),
       user,
       userAgent: client.userAgent,
       ip: client.ip,
+      amr,
       createdAt: now,
       lastUsedAt: now,
     });
@@ -136,6 +163,7 @@ export class AuthService {
   private async result(session: Session, refreshToken: string): Promise<AuthResult> {
     const accessToken = await signAccessToken(this.settings.accessToken, session.user.id, session.id, {
       emailVerified: session.user.emailVerifiedAt !== null,
+      amr: session.amr.split(' '),
     });
     return { accessToken, refreshToken, expiresIn: this.settings.accessToken.ttlSeconds, user: session.user };
   }

@@ -7,6 +7,8 @@ export class Session {
   user!: User;
   userAgent: string | null = null;
   ip: string | null = null;
+  /** Authentication methods used to start it, space separated: `pwd` or `pwd otp`. */
+  amr = 'pwd';
   createdAt: Date = new Date();
   lastUsedAt: Date = new Date();
   revokedAt: Date | null = null;
@@ -32,6 +34,7 @@ export const SessionEntity = new EntitySchema<Session>({
     id: { type: 'uuid', primary: true },
     user: { kind: 'm:1', entity: 'User', deleteRule: 'cascade' },
     userAgent: { type: 'string', length: 512, nullable: true },
+    amr: { type: 'string', length: 32, default: 'pwd' },
     ip: { type: 'string', length: 64, nullable: true },
     createdAt: { type: 'Date', defaultRaw: 'now()' },
     lastUsedAt: { type: 'Date', defaultRaw: 'now()' },

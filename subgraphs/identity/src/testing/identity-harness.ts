@@ -51,6 +51,7 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
   const minter = new InternalTokenMinter(gatewayKey);
   const pubsub = new MemoryPubSub();
   const mailboxDir = mkdtempSync(join(tmpdir(), 'citadel-mail-'));
+  const mfaKey = randomBytes(32);
   const server = await createIdentityApp({
     orm,
     logger,
@@ -68,6 +69,7 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
     loginThrottle: { maxAttemptsPerAccount: 10, maxAttemptsPerIp: 100_000, windowSeconds: 900, baseDelayMs: 1, maxDelayMs: 20 },
     mailer: new MailboxMailer(mailboxDir, 'Citadel <test@citadel.local>', logger),
     account: { appUrl: 'http://app.test', mailsPerHour: 3, maxAttempts: 10 },
+    mfa: { encryptionKey: mfaKey, issuer: 'Citadel', challengeTtlSeconds: 300, maxAttempts: 5 },
   });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}/graphql`;

@@ -14,10 +14,10 @@ export async function signAccessToken(
   settings: AccessTokenSettings,
   userId: string,
   sessionId: string,
-  claims: { emailVerified: boolean },
+  claims: { emailVerified: boolean; amr: string[] },
 ): Promise<string> {
   const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({ sid: sessionId, email_verified: claims.emailVerified })
+  return new SignJWT({ sid: sessionId, email_verified: claims.emailVerified, amr: claims.amr })
     .setProtectedHeader({ alg: 'EdDSA', kid: settings.key.kid, typ: 'at+jwt' })
     .setSubject(userId)
     .setIssuer(settings.issuer)
