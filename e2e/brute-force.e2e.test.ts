@@ -63,3 +63,32 @@ describe(`login brute force through the gateway (counters: ${REDIS_URL ? 'Redis'
     expect((await fetch(`${platform.identityUrl}/health/ready`)).status).toBe(200);
   });
 });
+
+describe('hostile input and enumeration through the gateway', () => {
+  it('threat: a 1 MB password to burn CPU. Over the body limit it is 413; just under, refused without hashing', async () => {
+    const huge = await fetch(gql, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ query: LOGIN, variables: { i: { email: `huge-${run}@example.com`, password: 'p'.repeat(1_048_576) } } }),
+    });
+    expect(huge.status).toBe(413);
+    const big = 'p'.repeat(900_000);
+    const register = await graphqlRequest(gql, 'mutation($i: RegisterInput!) { register(input: $i) { id } }', {
+      variables: { i: { email: `big-${run}@example.com`, password: big, name: 'B' } },
+    });
+    expect(register.body.errors?.[0]?.extensions).toMatchObject({ code: 'WEAK_PASSWORD', reason: 'TOO_LONG' });
+    expect(code(await login(`big-${run}@example.com`, big))).toBe('INVALID_CREDENTIALS');
+  });
+
+  it('threat: account enumeration. Login and password reset answer known and unknown emails alike', async () => {
+    const email = `enum-${run}@example.com`;
+    await graphqlRequest(gql, 'mutation($i: RegisterInput!) { register(input: $i) { id } }', {
+      variables: { i: { email, password: 'an honest passphrase', name: 'E' } },
+    });
+    const known = await login(email, 'not the passphrase');
+    const unknown = await login(`nobody-${run}@example.com`, 'not the passphrase');
+    expect(known.body).toEqual(unknown.body);
+    const reset = (e: string) => graphqlRequest(gql, 'mutation($e: String!) { requestPasswordReset(email: $e) }', { variables: { e } });
+    expect((await reset(email)).body).toEqual((await reset(`nobody-${run}@example.com`)).body);
+  });
+});

@@ -21,6 +21,16 @@ describe('password policy', () => {
     expect(reason('😀😀😀😀😀😀😀')).toBe('TOO_SHORT');
   });
 
+  it('takes 8 and 128 characters, refuses 7 and 129', () => {
+    expect([7, 8, 128, 129].map((n) => reason('k'.repeat(n - 1) + 'z'))).toEqual(['TOO_SHORT', 'OK', 'OK', 'TOO_LONG']);
+  });
+
+  it('threat: NUL truncation making two passwords one. Control characters are refused', () => {
+    expect(reason('correct horse\u0000battery')).toBe('INVALID_CHARACTERS');
+    expect(reason('tab\tseparated words')).toBe('INVALID_CHARACTERS');
+    expect(reason('spaces and ünïcödé are fine')).toBe('OK');
+  });
+
   it('has no composition rules', () => {
     expect(reason('lowercase only words')).toBe('OK');
   });

@@ -25,6 +25,11 @@ export function assertAcceptablePassword(password: string, email: string): void 
   if (length > MAX_PASSWORD_LENGTH) {
     throw weakPassword('TOO_LONG', `Password must be at most ${MAX_PASSWORD_LENGTH} characters`);
   }
+  // Unicode is welcome (NIST 800-63B); control characters are not: NUL in particular is cut off
+  // by some C libraries and clients, so two different passwords could end up the same.
+  if (/\p{Cc}/u.test(password)) {
+    throw weakPassword('INVALID_CHARACTERS', 'Password must not contain control characters');
+  }
   const lowered = password.toLowerCase();
   if (lowered === email.trim().toLowerCase()) {
     throw weakPassword('MATCHES_EMAIL', 'Password must not be your email address');
