@@ -1,6 +1,7 @@
 // `npm run bench`: start-up time (cold and warm) and request latency through the real gateway.
 // Bounded: a fixed number of sequential requests to 127.0.0.1 only.
-import { rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync } from 'node:fs';
 import { graphqlRequest } from '@citadel/kit/testing/graphql-client';
 import { launch, type Platform } from '../e2e/launcher';
 
@@ -17,6 +18,19 @@ async function timedLaunch(dataDir?: string): Promise<{ platform: Platform; seco
   const started = performance.now();
   const platform = await launch({ env: { LOG_LEVEL: 'warn', LOGIN_MAX_ATTEMPTS_PER_IP: '1000000' }, ...(dataDir ? { dataDir } : {}) });
   return { platform, seconds: (performance.now() - started) / 1000 };
+}
+
+/** identity's pid: the launcher's child running subgraphs/identity. */
+function identityProcess(platform: Platform): number {
+  const children = execFileSync('pgrep', ['-P', String(platform.process.pid)], { encoding: 'utf8' }).trim().split('\n');
+  const pid = children.map(Number).find((p) => readFileSync(`/proc/${p}/cmdline`, 'utf8').includes('subgraphs/identity'));
+  if (!pid) throw new Error('identity process not found');
+  return pid;
+}
+
+function memoryKb(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(field));
+  return Number(line?.replace(/\D+/g, '') ?? 0);
 }
 
 const cold = await timedLaunch();
@@ -42,10 +56,38 @@ try {
     await graphqlRequest(gql, '{ me { id email } }', { token });
     mes.push(performance.now() - t);
   }
+  // Throughput: logins with 8 in flight at a time (argon2 capped at PASSWORD_HASH_CONCURRENCY).
+  const THROUGHPUT_LOGINS = 200;
+  let next = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: 8 }, async () => {
+      while (next++ < THROUGHPUT_LOGINS) await graphqlRequest(gql, login, vars);
+    }),
+  );
+  const loginsPerSecond = THROUGHPUT_LOGINS / ((performance.now() - t0) / 1000);
+
+  // Flood: 500 logins at once for distinct accounts; identity's peak memory and how they were answered.
+  const identityPid = identityProcess(warm.platform);
+  const rssBefore = memoryKb(identityPid, 'VmRSS');
+  const flood = await Promise.all(
+    Array.from({ length: 500 }, (_, i) =>
+      graphqlRequest(gql, login, { variables: { i: { email: `flood${i}@example.com`, password: 'flood passphrase' } } }),
+    ),
+  );
+  const peak = memoryKb(identityPid, 'VmHWM');
+  const answers = flood.reduce<Record<string, number>>((acc, r) => {
+    const c = String(r.body.errors?.[0]?.extensions?.code ?? 'OK');
+    acc[c] = (acc[c] ?? 0) + 1;
+    return acc;
+  }, {});
+
   console.log(`start, cold (initdb + migrations + keys): ${cold.seconds.toFixed(1)} s`);
   console.log(`start, warm (existing data):             ${warm.seconds.toFixed(1)} s`);
   console.log(`login through the gateway (argon2id):    ${summary(logins)}`);
   console.log(`me through the gateway (JWT verified):   ${summary(mes)}`);
+  console.log(`login throughput, 8 in flight:           ${loginsPerSecond.toFixed(1)} logins/s`);
+  console.log(`identity memory, 500 parallel logins:    RSS ${(rssBefore / 1024).toFixed(0)} MiB before, peak ${(peak / 1024).toFixed(0)} MiB; answers ${JSON.stringify(answers)}`);
 } finally {
   await warm.platform.stop();
   rmSync(cold.platform.dataDir, { recursive: true, force: true });
