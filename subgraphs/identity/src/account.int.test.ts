@@ -71,6 +71,22 @@ describe('email verification', () => {
   });
 });
 
+describe('sign-up with a taken address (the default: REGISTRATION_REVEALS_TAKEN_EMAIL=false)', () => {
+  it('threat: account enumeration at sign-up. The answer looks like a new account; the owner is told by mail', async () => {
+    const owner = await seed.user();
+    const REGISTER = 'mutation($i: RegisterInput!) { register(input: $i) { email name emailVerified } }';
+    const taken = await identity.call(REGISTER, { variables: { i: { email: owner.email.toUpperCase(), password: 'some other passphrase', name: 'Mallory' } } });
+    const fresh = await identity.call(REGISTER, { variables: { i: { email: `fresh-${owner.email}`, password: 'some other passphrase', name: 'Mallory' } } });
+    expect(taken.body.errors).toBeUndefined();
+    expect(Object.keys((taken.body.data as { register: object }).register)).toEqual(Object.keys((fresh.body.data as { register: object }).register));
+    expect((taken.body.data as { register: { emailVerified: boolean } }).register.emailVerified).toBe(false);
+    await mailTo(owner.email, 'Someone tried to sign up');
+    // The account itself is untouched.
+    expect((await login(owner.email, owner.password)).body.errors).toBeUndefined();
+    expect(errorCode(await login(owner.email, 'some other passphrase'))).toBe('INVALID_CREDENTIALS');
+  });
+});
+
 describe('password reset', () => {
   it('threat: account enumeration. Known and unknown addresses get the same answer; only the known one gets mail', async () => {
     const user = await seed.user();

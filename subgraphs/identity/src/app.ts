@@ -42,6 +42,8 @@ export interface IdentityAppOptions {
   mailer: Mailer;
   account: AccountSettings;
   mfa: MfaSettings;
+  /** Whether sign-up with a taken address says EMAIL_TAKEN (see UserService). */
+  revealTakenEmail: boolean;
 }
 
 export async function createIdentityApp(options: IdentityAppOptions): Promise<ServiceServer> {
@@ -52,7 +54,7 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
   const mfa = new MfaService(options.mfa, options.mailer, logger);
   const schema = await buildIdentitySchema({
     mfa,
-    users: new UserService(hasher, account),
+    users: new UserService(hasher, account, options.revealTakenEmail),
     sessions,
     account,
     auth: new AuthService(hasher, sessions, new LoginThrottle(options.counters, options.loginThrottle), mfa, {

@@ -27,6 +27,7 @@ export const env = parseEnv({
   MAIL_FROM: z.string().default('Citadel <no-reply@citadel.local>'),
   MAILBOX_DIR: z.string().default(join(DATA_DIR, 'mail')),
   MAILS_PER_HOUR: z.coerce.number().int().min(1).default(5),
+  REGISTRATION_REVEALS_TAKEN_EMAIL: bool(false),
   MFA_ENCRYPTION_KEY: z.string().optional(),
   MFA_ISSUER: z.string().default('Citadel'),
   MFA_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),

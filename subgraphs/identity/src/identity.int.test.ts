@@ -16,7 +16,8 @@ let seed: ReturnType<typeof seeds>;
 let dbUrl: string;
 
 beforeAll(async () => {
-  identity = await startIdentity(inject('adminDatabaseUrl'));
+  // Issue 2's contract: a taken address is EMAIL_TAKEN (REGISTRATION_REVEALS_TAKEN_EMAIL=true).
+  identity = await startIdentity(inject('adminDatabaseUrl'), { revealTakenEmail: true });
   seed = seeds(identity);
   dbUrl = identity.orm.config.get('clientUrl')!;
 });

@@ -53,6 +53,7 @@ async function main(): Promise<void> {
     },
     mailer: createMailer({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, mailboxDir: env.MAILBOX_DIR, logger }),
     account: { appUrl: env.APP_URL, mailsPerHour: env.MAILS_PER_HOUR, maxAttempts: env.LOGIN_MAX_ATTEMPTS },
+    revealTakenEmail: env.REGISTRATION_REVEALS_TAKEN_EMAIL,
     mfa: {
       encryptionKey: loadSecret({ name: 'mfa', value: env.MFA_ENCRYPTION_KEY, dir: env.KEYS_DIR, generate: env.NODE_ENV !== 'production' }),
       issuer: env.MFA_ISSUER,

@@ -13,7 +13,7 @@ import { hashRefreshToken as sha256 } from '../tokens/access-token';
 import { normalizeEmail } from '../users/email';
 import { User } from '../users/user.entity';
 import { EmailToken, type EmailTokenPurpose } from './email-token.entity';
-import { passwordResetMail, verificationMail } from './mail-templates';
+import { passwordResetMail, signUpAttemptMail, verificationMail } from './mail-templates';
 
 export interface AccountSettings {
   /** Where links in mail point: `<appUrl>/verify-email?token=…`, `<appUrl>/reset-password?token=…`. */
@@ -41,6 +41,13 @@ export class AccountService {
   async sendVerification(em: EntityManager, user: User): Promise<void> {
     const token = await this.issue(em, user, 'VERIFY_EMAIL');
     await this.deliver(verificationMail(user.email, user.name, `${this.settings.appUrl}/verify-email?token=${token}`));
+  }
+
+  /** Tells an account's owner that someone tried to sign up with their address (rate limited). */
+  async notifySignUpAttempt(owner: User): Promise<void> {
+    const { count } = await this.counters.increment(`mail:signup:${owner.id}`, HOUR);
+    if (count > this.settings.mailsPerHour) return;
+    await this.deliver(signUpAttemptMail(owner.email, owner.name, `${this.settings.appUrl}/reset-password`));
   }
 
   async verifyEmail(em: EntityManager, token: string): Promise<User> {

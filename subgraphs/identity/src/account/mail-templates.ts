@@ -31,3 +31,11 @@ export const mfaEnabledMail = (to: string, name: string) =>
 
 export const newSignInMail = (to: string, name: string, from: string) =>
   message(to, 'New sign-in to your account', [`Hello ${name},`, `Your account was signed in to from ${from}.`, 'If it was not you, reset your password.']);
+
+export const signUpAttemptMail = (to: string, name: string, href: string) =>
+  message(
+    to,
+    'Someone tried to sign up with your address',
+    [`Hello ${name},`, 'Someone tried to create an account with this address, which already has one.', 'If it was you, sign in, or reset your password.'],
+    { href, label: 'Reset my password' },
+  );

@@ -41,7 +41,7 @@ export interface IdentityHarness {
   stop(): Promise<void>;
 }
 
-export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityHarness> {
+export async function startIdentity(adminDatabaseUrl: string, options: { revealTakenEmail?: boolean } = {}): Promise<IdentityHarness> {
   const testDb = await createTestDatabase(adminDatabaseUrl);
   const logger = createLogger(SUBGRAPH_NAME, 'silent');
   const orm = await createOrm({ url: testDb.url, logger, ...database });
@@ -69,6 +69,7 @@ export async function startIdentity(adminDatabaseUrl: string): Promise<IdentityH
     loginThrottle: { maxAttemptsPerAccount: 10, maxAttemptsPerIp: 100_000, windowSeconds: 900, baseDelayMs: 1, maxDelayMs: 20 },
     mailer: new MailboxMailer(mailboxDir, 'Citadel <test@citadel.local>', logger),
     account: { appUrl: 'http://app.test', mailsPerHour: 3, maxAttempts: 10 },
+    revealTakenEmail: options.revealTakenEmail ?? false,
     mfa: { encryptionKey: mfaKey, issuer: 'Citadel', challengeTtlSeconds: 300, maxAttempts: 5 },
   });
   const port = await server.listen(0, '127.0.0.1');

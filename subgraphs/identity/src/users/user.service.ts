@@ -16,9 +16,15 @@ export interface RegisterCommand {
 }
 
 export class UserService {
+  /**
+   * @param revealTakenEmail true: a taken address is EMAIL_TAKEN (issue 2's contract). false: the
+   *   answer looks like a new account's and the address's owner is told by mail instead, so sign-up
+   *   cannot be used to find out who has an account (REGISTRATION_REVEALS_TAKEN_EMAIL).
+   */
   constructor(
     private readonly hasher: PasswordHasher,
     private readonly account: AccountService,
+    private readonly revealTakenEmail: boolean,
   ) {}
 
   async register(em: EntityManager, command: RegisterCommand): Promise<User> {
@@ -26,7 +32,8 @@ export class UserService {
     const name = command.name.trim().normalize('NFC');
     if (name.length < 1 || name.length > 200) throw badUserInput('Name must be 1 to 200 characters', { field: 'name' });
     assertAcceptablePassword(command.password, email);
-    if (await em.count(User, { emailCanonical: canonical })) throw emailTaken();
+    const existing = await em.findOne(User, { emailCanonical: canonical });
+    if (existing) return this.taken(em, existing, { email, name, password: command.password });
     const user = em.create(User, {
       id: randomUUID(),
       email,
@@ -40,10 +47,29 @@ export class UserService {
       await em.flush();
     } catch (error) {
       // Two registrations racing for one address: the unique index decides.
-      if (error instanceof UniqueConstraintViolationException) throw emailTaken();
-      throw error;
+      if (!(error instanceof UniqueConstraintViolationException)) throw error;
+      em.clear();
+      const winner = await em.findOneOrFail(User, { emailCanonical: canonical });
+      return this.taken(em, winner, { email, name, password: command.password });
     }
     await this.account.sendVerification(em, user);
     return user;
+  }
+
+  /** A sign-up for an address that has an account: EMAIL_TAKEN, or the same answer as a new one. */
+  private async taken(em: EntityManager, owner: User, attempt: { email: string; name: string; password: string }): Promise<User> {
+    if (this.revealTakenEmail) throw emailTaken();
+    // The same work as a real sign-up (a hash, a mail), and a look-alike of a new account.
+    await this.hasher.hash(attempt.password);
+    await this.account.notifySignUpAttempt(owner);
+    return Object.assign(new User(), {
+      id: randomUUID(),
+      email: attempt.email,
+      emailCanonical: owner.emailCanonical,
+      name: attempt.name,
+      emailVerifiedAt: null,
+      createdAt: new Date(),
+      updatedAt: new Date(),
+    });
   }
 }
