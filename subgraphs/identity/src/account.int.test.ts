@@ -1,6 +1,6 @@
 // Email verification, password reset and change against real PostgreSQL, mail read from the
 // development mailbox. Security cases open with their threat.
-import { createLocalJWKSet, decodeJwt, jwtVerify } from 'jose';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withClient } from '@citadel/kit/testing/database';
 import { errorCode } from '@citadel/kit/testing/graphql-client';
@@ -25,10 +25,7 @@ beforeAll(async () => {
 });
 afterAll(async () => identity?.stop());
 
-const asCaller = async (accessToken: string) => {
-  const { payload } = await jwtVerify(accessToken, createLocalJWKSet(identity.identityKey.jwks));
-  return { userId: payload.sub!, sessionId: payload.sid as string, permissions: [] };
-};
+const asCaller = (accessToken: string) => identity.callerFor(accessToken);
 const mailTo = async (to: string, subject: string) => {
   let found: Awaited<ReturnType<typeof latestMail>>;
   await expect.poll(async () => (found = await latestMail(identity.mailboxDir, to, subject)), { timeout: 5_000 }).toBeDefined();

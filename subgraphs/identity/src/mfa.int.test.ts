@@ -1,5 +1,5 @@
 // TOTP MFA against real PostgreSQL through identity's endpoint. Security cases open with their threat.
-import { decodeJwt, jwtVerify, createLocalJWKSet } from 'jose';
+import { decodeJwt } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withClient } from '@citadel/kit/testing/database';
 import { errorCode } from '@citadel/kit/testing/graphql-client';
@@ -25,8 +25,7 @@ afterAll(async () => identity?.stop());
 /** A user with TOTP on: its secret, recovery codes, and the step its confirmation used. */
 async function mfaUser() {
   const user = await seed.user();
-  const { payload } = await jwtVerify(user.accessToken, createLocalJWKSet(identity.identityKey.jwks));
-  const caller = { userId: user.id, sessionId: payload.sid as string, permissions: [] };
+  const caller = await identity.callerFor(user.accessToken);
   const setup = await identity.call<{ enableTotp: { secret: string; otpauthUri: string } }>('mutation { enableTotp { secret otpauthUri } }', { caller });
   const secret = base32Decode(setup.body.data!.enableTotp.secret);
   const step = stepAt(Date.now());
@@ -64,8 +63,7 @@ describe('TOTP set-up', () => {
 
   it('refuses a wrong confirmation code', async () => {
     const user = await seed.user();
-    const { payload } = await jwtVerify(user.accessToken, createLocalJWKSet(identity.identityKey.jwks));
-    const caller = { userId: user.id, sessionId: payload.sid as string, permissions: [] };
+    const caller = await identity.callerFor(user.accessToken);
     await identity.call('mutation { enableTotp { secret } }', { caller });
     expect(errorCode(await identity.call('mutation { confirmTotp(code: "000000") }', { caller }))).toBe('INVALID_MFA_CODE');
   });

@@ -1,7 +1,6 @@
 // Email verification, password reset and change.
-import { unauthenticated } from '@citadel/kit/errors';
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
-import type { IdentityContext } from '../identity.context';
+import { requireUser, type IdentityContext } from '../identity.context';
 import { UserType } from '../users/user.type';
 import { ChangePasswordInput, ResetPasswordInput } from './account.inputs';
 import type { AccountService } from './account.service';
@@ -17,8 +16,7 @@ export class AccountResolver {
 
   @Mutation(() => Boolean, { description: 'Sends the verification mail again; false when already verified.' })
   resendVerificationEmail(@Ctx() ctx: IdentityContext): Promise<boolean> {
-    if (!ctx.caller.userId) throw unauthenticated();
-    return this.account.resendVerification(ctx.em, ctx.caller.userId);
+    return this.account.resendVerification(ctx.em, requireUser(ctx));
   }
 
   @Mutation(() => Boolean, { description: 'Always true, whether or not the address has an account.' })
@@ -34,8 +32,7 @@ export class AccountResolver {
 
   @Mutation(() => Boolean, { description: 'Changes the password and ends every other session.' })
   async changePassword(@Arg('input', () => ChangePasswordInput) input: ChangePasswordInput, @Ctx() ctx: IdentityContext): Promise<boolean> {
-    if (!ctx.caller.userId) throw unauthenticated();
-    await this.account.changePassword(ctx.em, ctx.caller.userId, ctx.caller.sessionId, input.currentPassword, input.newPassword);
+    await this.account.changePassword(ctx.em, requireUser(ctx), ctx.caller.sessionId, input.currentPassword, input.newPassword);
     return true;
   }
 }

@@ -1,8 +1,7 @@
 // TOTP set-up and upkeep for the signed-in user.
-import { unauthenticated } from '@citadel/kit/errors';
 import { Arg, Ctx, Mutation, Resolver } from 'type-graphql';
 import { TotpSetupType } from '../auth/auth.types';
-import type { IdentityContext } from '../identity.context';
+import { requireUser, type IdentityContext } from '../identity.context';
 import type { MfaService } from './mfa.service';
 
 @Resolver()
@@ -11,27 +10,22 @@ export class MfaResolver {
 
   @Mutation(() => TotpSetupType, { description: 'Starts TOTP set-up: add the secret to an app, then confirmTotp.' })
   async enableTotp(@Ctx() ctx: IdentityContext): Promise<TotpSetupType> {
-    return Object.assign(new TotpSetupType(), await this.mfa.enable(ctx.em, signedIn(ctx)));
+    return Object.assign(new TotpSetupType(), await this.mfa.enable(ctx.em, requireUser(ctx)));
   }
 
   @Mutation(() => [String], { description: 'Turns TOTP on; returns 10 recovery codes, shown this once.' })
   confirmTotp(@Arg('code', () => String) code: string, @Ctx() ctx: IdentityContext): Promise<string[]> {
-    return this.mfa.confirm(ctx.em, signedIn(ctx), code);
+    return this.mfa.confirm(ctx.em, requireUser(ctx), code);
   }
 
   @Mutation(() => Boolean)
   async disableTotp(@Arg('code', () => String) code: string, @Ctx() ctx: IdentityContext): Promise<boolean> {
-    await this.mfa.disable(ctx.em, signedIn(ctx), code);
+    await this.mfa.disable(ctx.em, requireUser(ctx), code);
     return true;
   }
 
   @Mutation(() => [String], { description: 'Replaces every recovery code; the old ones stop working.' })
   regenerateRecoveryCodes(@Arg('code', () => String) code: string, @Ctx() ctx: IdentityContext): Promise<string[]> {
-    return this.mfa.regenerateRecoveryCodes(ctx.em, signedIn(ctx), code);
+    return this.mfa.regenerateRecoveryCodes(ctx.em, requireUser(ctx), code);
   }
-}
-
-function signedIn(ctx: IdentityContext): string {
-  if (!ctx.caller.userId) throw unauthenticated();
-  return ctx.caller.userId;
 }

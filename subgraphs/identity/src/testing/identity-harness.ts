@@ -2,7 +2,7 @@
 // with a stand-in gateway key that mints real internal tokens.
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { createLocalJWKSet } from 'jose';
+import { createLocalJWKSet, jwtVerify } from 'jose';
 import { ANONYMOUS, createInternalTokenVerifier, InternalTokenMinter, type Caller } from '@citadel/kit/auth';
 import { createOrm, migrate, type Orm } from '@citadel/kit/db';
 import { generateSigningKey, type SigningKey } from '@citadel/kit/keys';
@@ -31,6 +31,8 @@ export interface IdentityHarness {
   mailboxDir: string;
   /** What identity publishes (in memory, in this process). */
   pubsub: MemoryPubSub;
+  /** The caller the gateway would derive from one of this identity's access tokens. */
+  callerFor(accessToken: string): Promise<Caller>;
   /** Mints an internal token as the gateway would, for requests outside /graphql. */
   internalToken(caller?: Caller): Promise<string>;
   /** Calls identity's /graphql as the gateway would, for `caller`. */
@@ -81,6 +83,10 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
     pubsub,
     mailboxDir,
     internalToken: (caller = ANONYMOUS) => minter.mint(caller, SUBGRAPH_NAME),
+    callerFor: async (accessToken) => {
+      const { payload } = await jwtVerify(accessToken, createLocalJWKSet(identityKey.jwks));
+      return { userId: String(payload.sub), sessionId: String(payload.sid), permissions: [] };
+    },
     call: async (query, options = {}) => {
       const token = await minter.mint(options.caller ?? ANONYMOUS, SUBGRAPH_NAME);
       const headers = { 'x-citadel-client-ip': '203.0.113.7', 'x-citadel-user-agent': 'harness/1.0', ...options.headers };

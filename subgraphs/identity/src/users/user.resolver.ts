@@ -1,7 +1,6 @@
 // Account queries and registration.
-import { unauthenticated } from '@citadel/kit/errors';
 import { Arg, Ctx, Mutation, Query, Resolver } from 'type-graphql';
-import type { IdentityContext } from '../identity.context';
+import { requireUser, type IdentityContext } from '../identity.context';
 import { RegisterInput } from './user.inputs';
 import type { UserService } from './user.service';
 import { UserType } from './user.type';
@@ -12,8 +11,7 @@ export class UserResolver {
 
   @Query(() => UserType, { nullable: true, description: 'The signed-in account.' })
   async me(@Ctx() ctx: IdentityContext): Promise<UserType | null> {
-    if (!ctx.caller.userId) throw unauthenticated();
-    const user = await ctx.loaders.userById.load(ctx.caller.userId);
+    const user = await ctx.loaders.userById.load(requireUser(ctx));
     return user ? UserType.from(user) : null;
   }
 
