@@ -13,7 +13,6 @@ beforeAll(async () => {
   platform = await launch({
     env: {
       REDIS_URL,
-      LOGIN_MAX_ATTEMPTS_PER_IP: '100000', // every request comes from 127.0.0.1
       LOGIN_FAILURE_DELAY_MS: '10',
       PASSWORD_HASH_CONCURRENCY: '1',
       PASSWORD_HASH_QUEUE: '4',

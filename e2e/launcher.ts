@@ -1,5 +1,6 @@
 // Starts the real platform with `npm start`'s script, on free ports, and stops it like Ctrl-C does.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,6 +40,10 @@ export async function launch(options: LaunchOptions = {}): Promise<Platform> {
     GATEWAY_PORT: String(gatewayPort),
     IDENTITY_PORT: String(identityPort),
     EMBEDDED_PG_PORT: String(pgPort),
+    // Every test request comes from 127.0.0.1, and Redis outlives a run: keep each launch's login
+    // counters apart and the per-IP limit out of the way (its own tests set it).
+    COUNTER_KEY_PREFIX: `citadel-test:${randomUUID()}:`,
+    LOGIN_MAX_ATTEMPTS_PER_IP: '1000000',
     ...options.env,
   })) {
     if (v !== undefined) env[k] = v;

@@ -16,8 +16,9 @@ export interface CounterStore {
   close(): Promise<void>;
 }
 
-export function createCounterStore(redisUrl: string | undefined): CounterStore {
-  return redisUrl ? new RedisCounterStore(redisUrl) : new MemoryCounterStore();
+/** `prefix` namespaces the Redis keys, so deployments (or test runs) sharing a Redis stay apart. */
+export function createCounterStore(redisUrl: string | undefined, prefix = 'citadel:counter:'): CounterStore {
+  return redisUrl ? new RedisCounterStore(redisUrl, prefix) : new MemoryCounterStore();
 }
 
 export class MemoryCounterStore implements CounterStore {
@@ -56,17 +57,20 @@ return { n, redis.call('PTTL', KEYS[1]) }`;
 export class RedisCounterStore implements CounterStore {
   private readonly redis: Redis;
 
-  constructor(url: string) {
+  constructor(
+    url: string,
+    private readonly prefix = 'citadel:counter:',
+  ) {
     this.redis = new Redis(url, { maxRetriesPerRequest: 3, enableAutoPipelining: true });
   }
 
   async increment(key: string, windowMs: number): Promise<Count> {
-    const [count, ttl] = (await this.redis.eval(INCREMENT, 1, `citadel:counter:${key}`, windowMs)) as [number, number];
+    const [count, ttl] = (await this.redis.eval(INCREMENT, 1, `${this.prefix}${key}`, windowMs)) as [number, number];
     return { count, resetsInMs: Math.max(0, ttl) };
   }
 
   async reset(key: string): Promise<void> {
-    await this.redis.del(`citadel:counter:${key}`);
+    await this.redis.del(`${this.prefix}${key}`);
   }
 
   async close(): Promise<void> {
