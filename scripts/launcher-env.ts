@@ -6,6 +6,7 @@ import { DATA_DIR } from '@citadel/kit/paths';
 export const launcherEnv = parseEnv({
   DATABASE_URL: z.string().optional(),
   DATA_DIR: z.string().default(DATA_DIR),
+  MAILBOX_DIR: z.string().optional(),
   EMBEDDED_PG_PORT: port(54329),
   GATEWAY_HOST: z.string().default('127.0.0.1'),
   GATEWAY_PORT: port(4000),

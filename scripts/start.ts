@@ -51,6 +51,7 @@ async function main(): Promise<void> {
     ...process.env,
     DATABASE_URL: url,
     KEYS_DIR: keys,
+    MAILBOX_DIR: env.MAILBOX_DIR ?? join(env.DATA_DIR, 'mail'),
     IDENTITY_PORT: String(env.IDENTITY_PORT),
     GATEWAY_PORT: String(env.GATEWAY_PORT),
     IDENTITY_URL: `http://${env.IDENTITY_HOST}:${env.IDENTITY_PORT}`,
