@@ -84,6 +84,20 @@ describe('sign-up with a taken address (the default: REGISTRATION_REVEALS_TAKEN_
   });
 });
 
+describe('new sign-in notice', () => {
+  it('mails the owner about a sign-in from an address no session came from before, once', async () => {
+    const user = await seed.user(); // first sign-in, from the harness address: not news
+    const fromElsewhere = () =>
+      identity.call(LOGIN, { variables: { input: { email: user.email, password: user.password } }, headers: { 'x-citadel-client-ip': '198.51.100.23' } });
+    await fromElsewhere();
+    const notice = await mailTo(user.email, 'New sign-in');
+    expect(notice.text).toContain('198.51.100.23');
+    await fromElsewhere();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await readMailbox(identity.mailboxDir)).filter((m) => m.to === user.email && m.subject.includes('New sign-in'))).toHaveLength(1);
+  });
+});
+
 describe('password reset', () => {
   it('threat: account enumeration. Known and unknown addresses get the same answer; only the known one gets mail', async () => {
     const user = await seed.user();

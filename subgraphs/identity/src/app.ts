@@ -57,7 +57,7 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
     users: new UserService(hasher, account, options.revealTakenEmail),
     sessions,
     account,
-    auth: new AuthService(hasher, sessions, new LoginThrottle(options.counters, options.loginThrottle), mfa, {
+    auth: new AuthService(hasher, sessions, new LoginThrottle(options.counters, options.loginThrottle), mfa, account, {
       accessToken: { key, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: jwt.accessTokenTtlSeconds },
       refreshTokenTtlDays: jwt.refreshTokenTtlDays,
       refreshTokenKey: options.refreshTokenKey,

@@ -1,5 +1,6 @@
 // Identity against real PostgreSQL, through its real HTTP endpoint, called as the gateway calls it.
 import { createHash } from 'node:crypto';
+import argon2 from 'argon2';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { withClient } from '@citadel/kit/testing/database';
@@ -98,6 +99,15 @@ describe('login', () => {
     expect(payload.sub).toBe(id);
     expect(payload.sid).toMatch(/^[0-9a-f-]{36}$/);
     expect(payload.exp! - payload.iat!).toBe(900);
+  });
+
+  it('re-hashes a password stored with older argon2 parameters at the next successful login', async () => {
+    const { email, password, id } = await seed.user();
+    const weak = await argon2.hash(password, { type: argon2.argon2id, memoryCost: 8192, timeCost: 1, parallelism: 1 });
+    await withClient(dbUrl, (c) => c.query('update identity.users set password_hash = $1 where id = $2', [weak, id]));
+    expect((await identity.call(LOGIN, { variables: { input: { email, password } } })).body.errors).toBeUndefined();
+    const rows = await withClient(dbUrl, (c) => c.query<{ password_hash: string }>('select password_hash from identity.users where id = $1', [id]));
+    expect(rows.rows[0]!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   });
 
   it('answers a wrong password and an unknown email with the same code and message', async () => {

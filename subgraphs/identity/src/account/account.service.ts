@@ -13,7 +13,8 @@ import { hashRefreshToken as sha256 } from '../tokens/access-token';
 import { normalizeEmail } from '../users/email';
 import { User } from '../users/user.entity';
 import { EmailToken, type EmailTokenPurpose } from './email-token.entity';
-import { passwordResetMail, signUpAttemptMail, verificationMail } from './mail-templates';
+import { newSignInMail, passwordResetMail, signUpAttemptMail, verificationMail } from './mail-templates';
+import { Session } from '../auth/session.entity';
 
 export interface AccountSettings {
   /** Where links in mail point: `<appUrl>/verify-email?token=…`, `<appUrl>/reset-password?token=…`. */
@@ -41,6 +42,23 @@ export class AccountService {
   async sendVerification(em: EntityManager, user: User): Promise<void> {
     const token = await this.issue(em, user, 'VERIFY_EMAIL');
     await this.deliver(verificationMail(user.email, user.name, `${this.settings.appUrl}/verify-email?token=${token}`));
+  }
+
+  /**
+   * Tells the owner about a sign-in from an address none of their sessions ever came from (the
+   * first sign-in of an account is not news). Runs in the background: sign-in does not wait for mail.
+   */
+  notifyIfNewAddress(em: EntityManager, user: User, ip: string | null): void {
+    if (!ip) return;
+    const background = em.fork();
+    void (async () => {
+      const [fromHere, any] = await Promise.all([
+        background.count(Session, { user: user.id, ip }),
+        background.count(Session, { user: user.id }),
+      ]);
+      if (fromHere > 1 || any <= 1) return;
+      await this.deliver(newSignInMail(user.email, user.name, ip));
+    })().catch((error: unknown) => this.logger.error({ err: error }, 'new sign-in mail failed'));
   }
 
   /** Tells an account's owner that someone tried to sign up with their address (rate limited). */

@@ -9,6 +9,7 @@ import { hashRefreshToken, newRefreshToken, signAccessToken, type AccessTokenSet
 import { normalizeEmail } from '../users/email';
 import { User } from '../users/user.entity';
 import { RefreshToken, Session } from './session.entity';
+import type { AccountService } from '../account/account.service';
 import type { MfaService } from '../mfa/mfa.service';
 import type { LoginThrottle } from './login-throttle';
 import type { SessionService } from './session.service';
@@ -40,6 +41,7 @@ export class AuthService {
     private readonly sessions: SessionService,
     private readonly throttle: LoginThrottle,
     private readonly mfa: MfaService,
+    private readonly account: AccountService,
     private readonly settings: AuthServiceSettings,
   ) {}
 
@@ -93,6 +95,7 @@ export class AuthService {
     const refreshToken = newRefreshToken();
     this.storeRefreshToken(em, session, refreshToken, null);
     await em.flush();
+    this.account.notifyIfNewAddress(em, user, client.ip);
     return this.result(session, refreshToken);
   }
 
