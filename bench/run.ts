@@ -16,7 +16,7 @@ const summary = (samples: number[]) => {
 
 async function timedLaunch(dataDir?: string): Promise<{ platform: Platform; seconds: number }> {
   const started = performance.now();
-  const platform = await launch({ env: { LOG_LEVEL: 'warn', LOGIN_MAX_ATTEMPTS_PER_IP: '1000000' }, ...(dataDir ? { dataDir } : {}) });
+  const platform = await launch({ env: { LOG_LEVEL: 'warn', LOGIN_MAX_ATTEMPTS_PER_IP: '1000000', REDIS_URL: undefined }, ...(dataDir ? { dataDir } : {}) });
   return { platform, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -82,11 +82,38 @@ try {
     return acc;
   }, {});
 
+  // Enumeration by timing: wrong-password logins and reset requests, known vs unknown addresses.
+  const known: string[] = [];
+  for (let i = 0; i < 20; i++) {
+    const e = `timing${i}@example.com`;
+    await graphqlRequest(gql, 'mutation($i: RegisterInput!) { register(input: $i) { id } }', { variables: { i: { email: e, password: 'timing passphrase', name: 'T' } } });
+    known.push(e);
+  }
+  /** Known and unknown addresses alternate, so neither series inherits the other's after-work. */
+  const timedPairs = async (query: string, variables: (e: string) => Record<string, unknown>) => {
+    const samples = { known: [] as number[], unknown: [] as number[] };
+    for (const e of known) {
+      for (const [kind, address] of [['known', e], ['unknown', `nobody-${e}`]] as const) {
+        const t = performance.now();
+        await graphqlRequest(gql, query, { variables: variables(address) });
+        samples[kind].push(performance.now() - t);
+      }
+    }
+    return samples;
+  };
+  const wrongLogins = await timedPairs(login, (e) => ({ i: { email: e, password: 'not the passphrase' } }));
+  const resets = await timedPairs('mutation($e: String!) { requestPasswordReset(email: $e) }', (e) => ({ e }));
+  const [loginKnown, loginUnknown, resetKnown, resetUnknown] = [wrongLogins.known, wrongLogins.unknown, resets.known, resets.unknown];
+
   console.log(`start, cold (initdb + migrations + keys): ${cold.seconds.toFixed(1)} s`);
   console.log(`start, warm (existing data):             ${warm.seconds.toFixed(1)} s`);
   console.log(`login through the gateway (argon2id):    ${summary(logins)}`);
   console.log(`me through the gateway (JWT verified):   ${summary(mes)}`);
   console.log(`login throughput, 8 in flight:           ${loginsPerSecond.toFixed(1)} logins/s`);
+  console.log(`wrong password, known address:           ${summary(loginKnown)}`);
+  console.log(`wrong password, unknown address:         ${summary(loginUnknown)}`);
+  console.log(`reset request, known address:            ${summary(resetKnown)}`);
+  console.log(`reset request, unknown address:          ${summary(resetUnknown)}`);
   console.log(`identity memory, 500 parallel logins:    RSS ${(rssBefore / 1024).toFixed(0)} MiB before, peak ${(peak / 1024).toFixed(0)} MiB; answers ${JSON.stringify(answers)}`);
 } finally {
   await warm.platform.stop();
