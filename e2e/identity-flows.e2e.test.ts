@@ -59,7 +59,7 @@ describe('an identity journey through the gateway', () => {
       variables: { c: totpCode(secret, step) },
     });
     expect(codes.body.data!.confirmTotp).toHaveLength(10);
-    await mail('Two-factor authentication is on');
+    await mail('Two-factor authentication changed');
     const first = await login(password);
     expect(first).toMatchObject({ mfaRequired: true, accessToken: null });
     const done = await graphqlRequest<{ completeMfaChallenge: { accessToken: string } }>(

@@ -51,7 +51,7 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
   const hasher = new PasswordHasher(options.passwordHashConcurrency, options.passwordHashQueue);
   const sessions = new SessionService(new SessionEvents(options.pubsub, logger));
   const account = new AccountService(hasher, sessions, options.mailer, options.counters, logger, options.account);
-  const mfa = new MfaService(options.mfa, options.mailer, logger);
+  const mfa = new MfaService(options.mfa, sessions, options.counters, options.mailer, logger);
   const schema = await buildIdentitySchema({
     mfa,
     users: new UserService(hasher, account, options.revealTakenEmail),

@@ -31,6 +31,8 @@ export const env = parseEnv({
   MFA_ENCRYPTION_KEY: z.string().optional(),
   MFA_ISSUER: z.string().default('Citadel'),
   MFA_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(20).default(5),
+  MFA_MAX_ATTEMPTS_PER_USER: z.coerce.number().int().min(1).default(10),
+  MFA_REAUTH_SECONDS: z.coerce.number().int().min(60).default(600),
   COUNTER_KEY_PREFIX: z.string().default('citadel:counter:'),
   LOGIN_MAX_ATTEMPTS: z.coerce.number().int().min(1).default(10),
   LOGIN_MAX_ATTEMPTS_PER_IP: z.coerce.number().int().min(1).default(100),

@@ -12,6 +12,7 @@ export const IDENTITY_ERRORS = {
   MFA_NOT_ENABLED: 'MFA_NOT_ENABLED',
   INVALID_MFA_CODE: 'INVALID_MFA_CODE',
   INVALID_MFA_CHALLENGE: 'INVALID_MFA_CHALLENGE',
+  REAUTHENTICATION_REQUIRED: 'REAUTHENTICATION_REQUIRED',
   INVALID_EMAIL: 'BAD_USER_INPUT',
 } as const;
 
@@ -34,3 +35,5 @@ export const mfaNotEnabled = () =>
 export const invalidMfaCode = () => new AppError(IDENTITY_ERRORS.INVALID_MFA_CODE, 'The code is wrong or was already used');
 export const invalidMfaChallenge = () =>
   new AppError(IDENTITY_ERRORS.INVALID_MFA_CHALLENGE, 'The sign-in challenge is invalid, expired or out of attempts; sign in again');
+export const reauthenticationRequired = () =>
+  new AppError(IDENTITY_ERRORS.REAUTHENTICATION_REQUIRED, 'Sign in again to change two-factor settings');

@@ -59,6 +59,9 @@ async function main(): Promise<void> {
       issuer: env.MFA_ISSUER,
       challengeTtlSeconds: 300,
       maxAttempts: env.MFA_MAX_ATTEMPTS,
+      maxAttemptsPerUser: env.MFA_MAX_ATTEMPTS_PER_USER,
+      windowSeconds: env.LOGIN_LOCK_SECONDS,
+      reauthSeconds: env.MFA_REAUTH_SECONDS,
     },
   });
   onShutdownSignal(logger, server.close);

@@ -69,6 +69,27 @@ describe('TOTP set-up', () => {
   });
 });
 
+describe('TOTP settings are guarded', () => {
+  it('threat: a stolen long-lived session changing the second factor. A recent sign-in is required', async () => {
+    const user = await mfaUser();
+    await withClient(dbUrl, (c) => c.query(`update identity.sessions set created_at = now() - interval '11 minutes' where id = $1`, [user.caller.sessionId]));
+    const res = await identity.call('mutation($c: String!) { disableTotp(code: $c) }', { caller: user.caller, variables: { c: totpCode(user.secret, user.step + 1) } });
+    expect(errorCode(res)).toBe('REAUTHENTICATION_REQUIRED');
+  });
+
+  it('threat: a password-only session outliving the new factor. Turning TOTP on ends the other sessions', async () => {
+    const user = await seed.user();
+    const other = await login(user.email, user.password);
+    const caller = await identity.callerFor(user.accessToken);
+    const setup = await identity.call<{ enableTotp: { secret: string } }>('mutation { enableTotp { secret } }', { caller });
+    const secret = base32Decode(setup.body.data!.enableTotp.secret);
+    await identity.call('mutation($c: String!) { confirmTotp(code: $c) }', { caller, variables: { c: totpCode(secret, stepAt(Date.now())) } });
+    const REFRESH = 'mutation($t: String!) { refreshToken(token: $t) { accessToken } }';
+    expect(errorCode(await identity.call(REFRESH, { variables: { t: other.refreshToken } }))).toBe('INVALID_REFRESH_TOKEN');
+    expect((await identity.call(REFRESH, { variables: { t: user.refreshToken } })).body.errors).toBeUndefined();
+  });
+});
+
 describe('MFA login', () => {
   it('a correct password gives only a challenge; the code gives tokens with amr pwd+otp', async () => {
     const user = await mfaUser();
@@ -98,6 +119,16 @@ describe('MFA login', () => {
     expect(codes.filter((c) => c === 'INVALID_MFA_CODE')).toHaveLength(5);
     expect(codes.filter((c) => c === 'INVALID_MFA_CHALLENGE')).toHaveLength(7);
     expect(errorCode(await complete(challenge, { code: totpCode(user.secret, user.step + 1) }))).toBe('INVALID_MFA_CHALLENGE');
+  });
+
+  it('threat: cycling login and challenge for fresh tries. Code attempts are also limited per user', async () => {
+    const user = await mfaUser();
+    const results: unknown[] = [];
+    for (let round = 0; round < 3; round++) {
+      const challenge = (await login(user.email, user.password)).mfaChallenge!;
+      for (let i = 0; i < 5 && results.length < 11; i++) results.push(errorCode(await complete(challenge, { code: String(200000 + results.length) })));
+    }
+    expect(results).toEqual([...Array(10).fill('INVALID_MFA_CODE'), 'TOO_MANY_REQUESTS']);
   });
 
   it('a recovery code works once, in any letter case', async () => {

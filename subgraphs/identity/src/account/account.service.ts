@@ -12,6 +12,7 @@ import { assertAcceptablePassword } from '../passwords/password-policy';
 import { hashRefreshToken as sha256 } from '../tokens/access-token';
 import { normalizeEmail } from '../users/email';
 import { User } from '../users/user.entity';
+import { MfaChallenge } from '../mfa/mfa.entity';
 import { EmailToken, type EmailTokenPurpose } from './email-token.entity';
 import { newSignInMail, passwordResetMail, signUpAttemptMail, verificationMail } from './mail-templates';
 import { Session } from '../auth/session.entity';
@@ -128,6 +129,7 @@ export class AccountService {
       await tx.nativeUpdate(EmailToken, { user: user.id, purpose: 'RESET_PASSWORD', usedAt: null }, { usedAt: new Date() });
       return user.id;
     });
+    await em.nativeUpdate(MfaChallenge, { user: userId, completedAt: null }, { expiresAt: new Date(0) });
     await this.sessions.end(em, userId, 'PASSWORD_RESET');
   }
 
@@ -139,6 +141,7 @@ export class AccountService {
     assertAcceptablePassword(next, user.email);
     user.passwordHash = await this.hasher.hash(next);
     await em.flush();
+    await em.nativeUpdate(MfaChallenge, { user: userId, completedAt: null }, { expiresAt: new Date(0) });
     await this.sessions.end(em, userId, 'PASSWORD_CHANGED', undefined, sessionId ?? undefined);
   }
 

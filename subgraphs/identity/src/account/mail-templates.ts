@@ -26,8 +26,8 @@ export const passwordResetMail = (to: string, name: string, href: string) =>
     { href, label: 'Choose a new password' },
   );
 
-export const mfaEnabledMail = (to: string, name: string) =>
-  message(to, 'Two-factor authentication is on', [`Hello ${name},`, 'Two-factor authentication was turned on for your account.']);
+export const mfaChangedMail = (to: string, name: string, what: string) =>
+  message(to, 'Two-factor authentication changed', [`Hello ${name},`, what, 'If it was not you, reset your password and contact support.']);
 
 export const newSignInMail = (to: string, name: string, from: string) =>
   message(to, 'New sign-in to your account', [`Hello ${name},`, `Your account was signed in to from ${from}.`, 'If it was not you, reset your password.']);

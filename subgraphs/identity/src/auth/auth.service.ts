@@ -61,12 +61,14 @@ export class AuthService {
       await this.throttle.failed(attempt);
       throw invalidCredentials();
     }
-    await this.throttle.succeeded(attempt);
     if (this.hasher.needsRehash(user.passwordHash)) user.passwordHash = await this.hasher.hash(password);
     if (await this.mfa.isEnabled(em, user.id)) {
+      // The password's attempt stays counted until the second factor is proven too, so cycling
+      // login and completeMfaChallenge cannot buy unlimited code guesses.
       await em.flush();
       return { mfaChallenge: await this.mfa.startChallenge(em, user) };
     }
+    await this.throttle.succeeded(attempt);
     return this.startSession(em, user, client, 'pwd');
   }
 
@@ -78,6 +80,7 @@ export class AuthService {
     client: ClientInfo,
   ): Promise<AuthResult> {
     const user = await this.mfa.completeChallenge(em, challenge, proof.code, proof.recoveryCode);
+    await this.throttle.clear(user.emailCanonical);
     return this.startSession(em, user, client, 'pwd otp');
   }
 

@@ -64,8 +64,13 @@ export class LoginThrottle {
     if (ms > 0) await new Promise((resolve) => setTimeout(resolve, ms));
   }
 
-  /** A correct password clears the account's count (not the IP's). */
+  /** A completed sign-in (every factor) clears the account's count (not the IP's). */
   async succeeded(attempt: Attempt): Promise<void> {
     await this.store.reset(attempt.accountKey);
+  }
+
+  /** The same, for a sign-in completed later (the second factor of an MFA login). */
+  async clear(account: string): Promise<void> {
+    await this.store.reset(`login:account:${account}`);
   }
 }

@@ -1,23 +1,32 @@
 // TOTP second factor: set-up, recovery codes, and the login challenge that follows a password.
-import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import type { CounterStore } from '@citadel/kit/counters';
+import { AppError, COMMON_ERRORS } from '@citadel/kit/errors';
 import type { Logger } from '@citadel/kit/logger';
-import type { Mailer } from '@citadel/kit/mailer';
+import type { MailMessage, Mailer } from '@citadel/kit/mailer';
 import { seal, unseal } from '@citadel/kit/sealed';
-import { mfaEnabledMail } from '../account/mail-templates';
-import { invalidMfaChallenge, invalidMfaCode, mfaAlreadyEnabled, mfaNotEnabled } from '../identity.errors';
+import { mfaChangedMail } from '../account/mail-templates';
+import { Session } from '../auth/session.entity';
+import type { SessionService } from '../auth/session.service';
+import { invalidMfaChallenge, invalidMfaCode, mfaAlreadyEnabled, mfaNotEnabled, reauthenticationRequired } from '../identity.errors';
 import { User } from '../users/user.entity';
 import { MfaChallenge, RecoveryCode, TotpFactor } from './mfa.entity';
 import { base32Encode, matchingStep, newTotpSecret, otpauthUri } from './totp';
 
 export interface MfaSettings {
-  /** 32-byte AES key sealing TOTP secrets at rest. */
+  /** 32-byte AES key sealing TOTP secrets at rest; also keys the recovery-code HMAC. */
   encryptionKey: Buffer;
   /** Shown in authenticator apps. */
   issuer: string;
   challengeTtlSeconds: number;
   /** Codes tried per challenge before it is void. */
   maxAttempts: number;
+  /** Code attempts per user across all challenges and settings changes in `windowSeconds`. */
+  maxAttemptsPerUser: number;
+  windowSeconds: number;
+  /** Changing TOTP settings needs a session signed in at most this long ago. */
+  reauthSeconds: number;
 }
 
 export interface TotpSetup {
@@ -32,6 +41,8 @@ const normalizeRecovery = (code: string) => code.toLowerCase().replace(/[^a-z2-7
 export class MfaService {
   constructor(
     private readonly settings: MfaSettings,
+    private readonly sessions: SessionService,
+    private readonly counters: CounterStore,
     private readonly mailer: Mailer,
     private readonly logger: Logger,
   ) {}
@@ -41,45 +52,67 @@ export class MfaService {
   }
 
   /** Starts (or restarts) set-up; the secret is shown once, here, and stored sealed. */
-  async enable(em: EntityManager, userId: string): Promise<TotpSetup> {
-    const user = await em.findOneOrFail(User, { id: userId });
-    const existing = await em.findOne(TotpFactor, { user: userId });
+  async enable(em: EntityManager, caller: SignedIn): Promise<TotpSetup> {
+    await this.requireRecentSignIn(em, caller);
+    const user = await em.findOneOrFail(User, { id: caller.userId });
+    const existing = await em.findOne(TotpFactor, { user: caller.userId });
     if (existing?.confirmedAt) throw mfaAlreadyEnabled();
     const secret = newTotpSecret();
-    const sealed = seal(this.settings.encryptionKey, secret, userId);
+    const sealed = seal(this.settings.encryptionKey, secret, caller.userId);
     if (existing) existing.secretSealed = sealed;
     else em.create(TotpFactor, { user, secretSealed: sealed, createdAt: new Date() });
     await em.flush();
     return { secret: base32Encode(secret), otpauthUri: otpauthUri(secret, user.email, this.settings.issuer) };
   }
 
-  /** Turns TOTP on with a first valid code; returns recovery codes, shown this once. */
-  async confirm(em: EntityManager, userId: string, code: string): Promise<string[]> {
-    const factor = await em.findOne(TotpFactor, { user: userId }, { populate: ['user'] });
-    if (!factor) throw mfaNotEnabled();
-    if (factor.confirmedAt) throw mfaAlreadyEnabled();
-    if (!(await this.acceptCode(em, factor, code))) throw invalidMfaCode();
-    factor.confirmedAt = new Date();
-    const codes = await this.replaceRecoveryCodes(em, factor.user);
-    await em.flush();
-    await this.mailer.send(mfaEnabledMail(factor.user.email, factor.user.name)).catch((error: unknown) => {
-      this.logger.error({ err: error }, 'MFA-enabled mail could not be sent');
-    });
+  /**
+   * Turns TOTP on with a first valid code and returns recovery codes, shown this once. Every other
+   * session ends: sessions signed in with the password alone must not outlive the new factor.
+   */
+  async confirm(em: EntityManager, caller: SignedIn, code: string): Promise<string[]> {
+    await this.requireRecentSignIn(em, caller);
+    const user = await this.withCodeAttempt(caller.userId, () =>
+      em.transactional(async (tx) => {
+        const factor = await this.lockedFactor(tx, caller.userId);
+        if (!factor) throw mfaNotEnabled();
+        if (factor.confirmedAt) throw mfaAlreadyEnabled();
+        if (!(await this.acceptCode(tx, factor, code))) return null;
+        factor.confirmedAt = new Date();
+        return factor.user;
+      }),
+    );
+    const codes = await this.replaceRecoveryCodes(em, user);
+    await this.sessions.end(em, user.id, 'MFA_ENABLED', undefined, caller.sessionId ?? undefined);
+    await this.notify(mfaChangedMail(user.email, user.name, 'Two-factor authentication was turned on for your account.'));
     return codes;
   }
 
-  async disable(em: EntityManager, userId: string, code: string): Promise<void> {
-    const factor = await this.confirmedFactor(em, userId);
-    if (!(await this.acceptCode(em, factor, code))) throw invalidMfaCode();
-    await em.nativeDelete(RecoveryCode, { user: userId });
-    await em.nativeDelete(TotpFactor, { user: userId });
+  async disable(em: EntityManager, caller: SignedIn, code: string): Promise<void> {
+    await this.requireRecentSignIn(em, caller);
+    const user = await this.withCodeAttempt(caller.userId, () =>
+      em.transactional(async (tx) => {
+        const factor = await this.lockedFactor(tx, caller.userId);
+        if (!factor?.confirmedAt) throw mfaNotEnabled();
+        if (!(await this.acceptCode(tx, factor, code))) return null;
+        await tx.nativeDelete(RecoveryCode, { user: caller.userId });
+        await tx.nativeDelete(TotpFactor, { user: caller.userId });
+        return factor.user;
+      }),
+    );
+    await this.notify(mfaChangedMail(user.email, user.name, 'Two-factor authentication was turned off for your account.'));
   }
 
-  async regenerateRecoveryCodes(em: EntityManager, userId: string, code: string): Promise<string[]> {
-    const factor = await this.confirmedFactor(em, userId);
-    if (!(await this.acceptCode(em, factor, code))) throw invalidMfaCode();
-    const codes = await this.replaceRecoveryCodes(em, factor.user);
-    await em.flush();
+  async regenerateRecoveryCodes(em: EntityManager, caller: SignedIn, code: string): Promise<string[]> {
+    await this.requireRecentSignIn(em, caller);
+    const user = await this.withCodeAttempt(caller.userId, () =>
+      em.transactional(async (tx) => {
+        const factor = await this.lockedFactor(tx, caller.userId);
+        if (!factor?.confirmedAt) throw mfaNotEnabled();
+        return (await this.acceptCode(tx, factor, code)) ? factor.user : null;
+      }),
+    );
+    const codes = await this.replaceRecoveryCodes(em, user);
+    await this.notify(mfaChangedMail(user.email, user.name, 'New recovery codes were made for your account; the old ones no longer work.'));
     return codes;
   }
 
@@ -98,36 +131,64 @@ export class MfaService {
   }
 
   /**
-   * Each try first takes one of the challenge's attempts in an atomic UPDATE, so parallel guesses
-   * cannot exceed them; then the TOTP code (once per time step) or a recovery code (once) decides.
+   * Each try first takes one of the challenge's attempts and one of the user's attempts, both
+   * atomically, so parallel guesses cannot exceed either, however many challenges are opened.
+   * Then, in one transaction, the TOTP code (once per step) or a recovery code (once) decides and
+   * the challenge completes.
    */
   async completeChallenge(em: EntityManager, token: string, code: string | undefined, recoveryCode: string | undefined): Promise<User> {
-    const tokenHash = sha256(token);
     const now = new Date();
     const rows = await em.getConnection().execute<{ id: string; user_id: string }[]>(
       `update "identity"."mfa_challenges" set "attempts" = "attempts" + 1
         where "token_hash" = ? and "completed_at" is null and "expires_at" > ? and "attempts" < ?
         returning "id", "user_id"`,
-      [tokenHash, now, this.settings.maxAttempts],
+      [sha256(token), now, this.settings.maxAttempts],
     );
     const challenge = rows[0];
     if (!challenge) throw invalidMfaChallenge();
-    const factor = await this.confirmedFactor(em, challenge.user_id);
-    const ok = code
-      ? await this.acceptCode(em, factor, code)
-      : recoveryCode
-        ? await this.useRecoveryCode(em, challenge.user_id, recoveryCode)
-        : false;
-    if (!ok) throw invalidMfaCode();
-    const completed = await em.nativeUpdate(MfaChallenge, { id: challenge.id, completedAt: null }, { completedAt: now });
-    if (completed === 0) throw invalidMfaChallenge();
-    return factor.user;
+    return this.withCodeAttempt(challenge.user_id, () =>
+      em.transactional(async (tx) => {
+        const factor = await this.lockedFactor(tx, challenge.user_id);
+        if (!factor?.confirmedAt) throw mfaNotEnabled();
+        const ok = code
+          ? await this.acceptCode(tx, factor, code)
+          : recoveryCode
+            ? await this.useRecoveryCode(tx, challenge.user_id, recoveryCode)
+            : false;
+        if (!ok) return null;
+        const completed = await tx.nativeUpdate(MfaChallenge, { id: challenge.id, completedAt: null }, { completedAt: now });
+        if (completed === 0) throw invalidMfaChallenge();
+        return factor.user;
+      }),
+    );
   }
 
-  private async confirmedFactor(em: EntityManager, userId: string): Promise<TotpFactor> {
-    const factor = await em.findOne(TotpFactor, { user: userId, confirmedAt: { $ne: null } }, { populate: ['user'] });
-    if (!factor) throw mfaNotEnabled();
-    return factor;
+  /**
+   * Counts one code attempt for the user (TOO_MANY_REQUESTS past the limit), runs `check`, and
+   * clears the count on success; `check` returning null means a wrong code.
+   */
+  private async withCodeAttempt(userId: string, check: () => Promise<User | null>): Promise<User> {
+    const key = `mfa:user:${userId}`;
+    const { count, resetsInMs } = await this.counters.increment(key, this.settings.windowSeconds * 1000);
+    if (count > this.settings.maxAttemptsPerUser) {
+      throw new AppError(COMMON_ERRORS.TOO_MANY_REQUESTS, 'Too many code attempts; try again later', {
+        retryAfter: Math.ceil(resetsInMs / 1000),
+      });
+    }
+    const user = await check();
+    if (!user) throw invalidMfaCode();
+    await this.counters.reset(key);
+    return user;
+  }
+
+  /** Changing a factor proves more than holding a token: the session must be freshly signed in. */
+  private async requireRecentSignIn(em: EntityManager, caller: SignedIn): Promise<void> {
+    const session = caller.sessionId ? await em.findOne(Session, { id: caller.sessionId, revokedAt: null }) : null;
+    if (!session || Date.now() - session.createdAt.getTime() > this.settings.reauthSeconds * 1000) throw reauthenticationRequired();
+  }
+
+  private lockedFactor(tx: EntityManager, userId: string): Promise<TotpFactor | null> {
+    return tx.findOne(TotpFactor, { user: userId }, { populate: ['user'], lockMode: LockMode.PESSIMISTIC_WRITE });
   }
 
   /** A code within one step of now, at a step later than the last accepted one (no replay). */
@@ -146,19 +207,36 @@ export class MfaService {
   private async useRecoveryCode(em: EntityManager, userId: string, code: string): Promise<boolean> {
     const used = await em.nativeUpdate(
       RecoveryCode,
-      { user: userId, codeHash: sha256(normalizeRecovery(code)), usedAt: null },
+      { user: userId, codeHash: this.recoveryHash(userId, code), usedAt: null },
       { usedAt: new Date() },
     );
     return used === 1;
   }
 
+  /** Keyed and bound to the user: a database dump alone cannot be searched for the codes. */
+  private recoveryHash(userId: string, code: string): string {
+    return createHmac('sha256', this.settings.encryptionKey).update(`recovery\0${userId}\0${normalizeRecovery(code)}`).digest('hex');
+  }
+
+  /** Replaces every recovery code of the user in one transaction. */
   private async replaceRecoveryCodes(em: EntityManager, user: User): Promise<string[]> {
-    await em.nativeDelete(RecoveryCode, { user: user.id });
     const codes = Array.from({ length: RECOVERY_CODES }, () => {
-      const raw = base32Encode(randomBytes(7)).slice(0, 10).toLowerCase();
-      return `${raw.slice(0, 5)}-${raw.slice(5)}`;
+      const raw = base32Encode(randomBytes(10)).slice(0, 16).toLowerCase();
+      return `${raw.slice(0, 4)}-${raw.slice(4, 8)}-${raw.slice(8, 12)}-${raw.slice(12)}`;
     });
-    for (const code of codes) em.create(RecoveryCode, { id: randomUUID(), user, codeHash: sha256(normalizeRecovery(code)) });
+    await em.transactional(async (tx) => {
+      await tx.nativeDelete(RecoveryCode, { user: user.id });
+      for (const code of codes) tx.create(RecoveryCode, { id: randomUUID(), user: user.id, codeHash: this.recoveryHash(user.id, code) });
+    });
     return codes;
   }
+
+  private async notify(message: MailMessage): Promise<void> {
+    await this.mailer.send(message).catch((error: unknown) => this.logger.error({ err: error, subject: message.subject }, 'mail could not be sent'));
+  }
+}
+
+export interface SignedIn {
+  userId: string;
+  sessionId: string | null;
 }

@@ -72,7 +72,7 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
     mailer: new MailboxMailer(mailboxDir, 'Citadel <test@citadel.local>', logger),
     account: { appUrl: 'http://app.test', mailsPerHour: 3, maxAttempts: 10 },
     revealTakenEmail: options.revealTakenEmail ?? false,
-    mfa: { encryptionKey: mfaKey, issuer: 'Citadel', challengeTtlSeconds: 300, maxAttempts: 5 },
+    mfa: { encryptionKey: mfaKey, issuer: 'Citadel', challengeTtlSeconds: 300, maxAttempts: 5, maxAttemptsPerUser: 10, windowSeconds: 900, reauthSeconds: 600 },
   });
   const port = await server.listen(0, '127.0.0.1');
   const url = `http://127.0.0.1:${port}/graphql`;
