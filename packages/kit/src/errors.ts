@@ -82,7 +82,7 @@ export function errorLoggingPlugin(): ApolloServerPlugin<{ logger: Logger }> {
           for (const error of errors) {
             if (expectedCode(error)) continue;
             if (error.extensions?.serviceName && codeOf(error) === COMMON_ERRORS.INTERNAL_SERVER_ERROR) continue;
-            contextValue.logger.error({ err: error.originalError ?? error, path: error.path }, 'unexpected error');
+            contextValue.logger.error({ err: loggable(error.originalError ?? error), path: error.path }, 'unexpected error');
           }
         },
       };
@@ -92,4 +92,16 @@ export function errorLoggingPlugin(): ApolloServerPlugin<{ logger: Logger }> {
 function codeOf(error: unknown): unknown {
   if (typeof error !== 'object' || error === null) return undefined;
   return (error as { extensions?: { code?: unknown } }).extensions?.code;
+}
+
+/**
+ * Database driver errors quote the failed SQL with its values (password hashes, token hashes):
+ * log their class and SQLSTATE only.
+ */
+function loggable(error: unknown): unknown {
+  if (!(error instanceof Error)) return error;
+  const driver = error as Error & { code?: unknown; sqlState?: unknown };
+  const isDriver = /Exception$/.test(error.name) || typeof driver.sqlState === 'string';
+  if (!isDriver) return error;
+  return { type: error.name, code: driver.code ?? driver.sqlState, message: 'database error (statement and values not logged)' };
 }

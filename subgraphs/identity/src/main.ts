@@ -14,6 +14,11 @@ import { database, SUBGRAPH_NAME } from './schema';
 
 async function main(): Promise<void> {
   const logger = createLogger(SUBGRAPH_NAME, env.LOG_LEVEL);
+  if (env.NODE_ENV === 'production' && !env.SMTP_URL) {
+    // The development mailbox would write live reset links to disk.
+    logger.fatal('SMTP_URL is required in production (the development mailbox is for development only)');
+    process.exit(1);
+  }
   const key = await loadSigningKey({
     name: SUBGRAPH_NAME,
     pem: env.IDENTITY_PRIVATE_KEY,

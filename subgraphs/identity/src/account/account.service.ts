@@ -39,6 +39,11 @@ export class AccountService {
     private readonly settings: AccountSettings,
   ) {}
 
+  /** Runs `work` after the current answer is on its way; a failure is logged. */
+  later(work: () => Promise<void>): void {
+    setImmediate(() => void work().catch((error: unknown) => this.logger.error({ err: error }, 'background mail work failed')));
+  }
+
   /** Sends a verification link; a mail failure is logged, never lost silently nor fatal to sign-up. */
   async sendVerification(em: EntityManager, user: User): Promise<void> {
     const token = await this.issue(em, user, 'VERIFY_EMAIL');

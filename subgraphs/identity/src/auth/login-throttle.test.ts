@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { MemoryCounterStore } from '@citadel/kit/counters';
 import { AppError } from '@citadel/kit/errors';
-import { failureDelayMs, LoginThrottle } from './login-throttle';
+import { failureDelayMs, ipBucket, LoginThrottle } from './login-throttle';
 
 const settings = { maxAttemptsPerAccount: 3, maxAttemptsPerIp: 5, windowSeconds: 900, baseDelayMs: 250, maxDelayMs: 4000 };
 
@@ -30,5 +30,16 @@ describe('LoginThrottle', () => {
     for (let i = 0; i < 5; i++) await throttle.begin(`user${i}@example.com`, '198.51.100.9');
     await expect(throttle.begin('fresh@example.com', '198.51.100.9')).rejects.toBeInstanceOf(AppError);
     await expect(throttle.begin('fresh@example.com', '198.51.100.10')).resolves.toBeDefined();
+  });
+});
+
+describe('ipBucket', () => {
+  it('counts IPv4 per address (mapped IPv6 too) and IPv6 per /64', () => {
+    expect(ipBucket('203.0.113.9')).toBe('203.0.113.9');
+    expect(ipBucket('::ffff:203.0.113.9')).toBe('203.0.113.9');
+    expect(ipBucket('2001:db8:1:2:aaaa::1')).toBe('2001:0db8:0001:0002::/64');
+    expect(ipBucket('2001:db8:1:2::ffff')).toBe(ipBucket('2001:db8:1:2:1:2:3:4'));
+    expect(ipBucket('2001:db8:1:3::1')).not.toBe(ipBucket('2001:db8:1:2::1'));
+    expect(ipBucket(null)).toBe('unknown');
   });
 });

@@ -43,7 +43,7 @@ export class LoginThrottle {
     const accountKey = `login:account:${account}`;
     const [byAccount, byIp] = await Promise.all([
       this.store.increment(accountKey, windowMs),
-      this.store.increment(`login:ip:${ip ?? 'unknown'}`, windowMs),
+      this.store.increment(`login:ip:${ipBucket(ip)}`, windowMs),
     ]);
     const over = [
       byAccount.count > this.settings.maxAttemptsPerAccount ? byAccount.resetsInMs : 0,
@@ -73,4 +73,20 @@ export class LoginThrottle {
   async clear(account: string): Promise<void> {
     await this.store.reset(`login:account:${account}`);
   }
+}
+
+/**
+ * The unit a per-IP limit counts: an IPv4 address, or an IPv6 /64 (one subscriber's network, in
+ * which an attacker can pick any address).
+ */
+export function ipBucket(ip: string | null): string {
+  if (!ip) return 'unknown';
+  const v4 = /^(?:::ffff:)?(\d{1,3}(?:\.\d{1,3}){3})$/i.exec(ip);
+  if (v4) return v4[1]!;
+  if (!ip.includes(':')) return ip;
+  const [head = '', tail = ''] = ip.toLowerCase().split('::');
+  const left = head ? head.split(':') : [];
+  const right = tail ? tail.split(':') : [];
+  const groups = ip.includes('::') ? [...left, ...Array(8 - left.length - right.length).fill('0'), ...right] : left;
+  return `${groups.slice(0, 4).map((g) => g.padStart(4, '0')).join(':')}::/64`;
 }

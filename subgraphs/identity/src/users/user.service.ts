@@ -52,16 +52,17 @@ export class UserService {
       const winner = await em.findOneOrFail(User, { emailCanonical: canonical });
       return this.taken(em, winner, { email, name, password: command.password });
     }
-    await this.account.sendVerification(em, user);
+    this.account.later(() => this.account.sendVerification(em.fork(), user));
     return user;
   }
 
   /** A sign-up for an address that has an account: EMAIL_TAKEN, or the same answer as a new one. */
   private async taken(em: EntityManager, owner: User, attempt: { email: string; name: string; password: string }): Promise<User> {
     if (this.revealTakenEmail) throw emailTaken();
-    // The same work as a real sign-up (a hash, a mail), and a look-alike of a new account.
+    // The same work as a real sign-up (a hash; the mail goes after the answer on both paths), and a
+    // look-alike of a new account.
     await this.hasher.hash(attempt.password);
-    await this.account.notifySignUpAttempt(owner);
+    this.account.later(() => this.account.notifySignUpAttempt(owner));
     return Object.assign(new User(), {
       id: randomUUID(),
       email: attempt.email,
