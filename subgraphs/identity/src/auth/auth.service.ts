@@ -1,5 +1,5 @@
 // Login, refresh-token rotation (families with a grace window) and logout.
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ClientInfo } from '@citadel/kit/auth';
 import { invalidCredentials, invalidRefreshToken } from '../identity.errors';
@@ -110,12 +110,13 @@ export class AuthService {
    */
   async refresh(em: EntityManager, token: string, client: ClientInfo): Promise<AuthResult> {
     const tokenHash = hashRefreshToken(token);
-    const successor = this.successorOf(token);
+    let successor = '';
     const outcome = await em.transactional(async (tx) => {
       const now = new Date();
       const claimed = await tx.nativeUpdate(RefreshToken, { tokenHash, usedAt: null, expiresAt: { $gt: now } }, { usedAt: now });
       const stored = await tx.findOne(RefreshToken, { tokenHash }, { populate: ['session', 'session.user'] });
       if (!stored || stored.session.revokedAt) return 'invalid' as const;
+      successor = this.successorOf(token, stored.successorNonce);
       if (claimed === 1) {
         this.storeRefreshToken(tx, stored.session, successor, stored);
         stored.session.lastUsedAt = now;
@@ -156,14 +157,18 @@ export class AuthService {
       session,
       parent,
       tokenHash: hashRefreshToken(token),
+      successorNonce: randomBytes(16).toString('base64url'),
       createdAt: new Date(),
       expiresAt: new Date(Date.now() + this.settings.refreshTokenTtlDays * 86_400_000),
     });
   }
 
-  /** HMAC of the token under a server key: unpredictable without the key, the same every time with it. */
-  private successorOf(token: string): string {
-    return createHmac('sha256', this.settings.refreshTokenKey).update(`refresh-successor\0${token}`).digest('base64url');
+  /**
+   * HMAC of the token and its row's random nonce under a server key: the same every time for the
+   * grace window, unpredictable without both the key and the database row.
+   */
+  private successorOf(token: string, nonce: string): string {
+    return createHmac('sha256', this.settings.refreshTokenKey).update(`refresh-successor\0${nonce}\0${token}`).digest('base64url');
   }
 
   private async result(session: Session, refreshToken: string): Promise<AuthResult> {

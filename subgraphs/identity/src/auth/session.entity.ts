@@ -20,6 +20,8 @@ export class RefreshToken {
   session!: Session;
   /** SHA-256 of the token, hex. The token itself is never stored. */
   tokenHash!: string;
+  /** Random, mixed into the successor's derivation (never leaves the database). */
+  successorNonce = '';
   /** The token this one replaced; its successor is found by `parent`. */
   parent: RefreshToken | null = null;
   createdAt: Date = new Date();
@@ -50,6 +52,7 @@ export const RefreshTokenEntity = new EntitySchema<RefreshToken>({
     id: { type: 'uuid', primary: true },
     session: { kind: 'm:1', entity: 'Session', deleteRule: 'cascade' },
     tokenHash: { type: 'string', length: 64, unique: 'refresh_tokens_token_hash_key' },
+    successorNonce: { type: 'string', length: 32, default: '' },
     parent: { kind: 'm:1', entity: 'RefreshToken', nullable: true, deleteRule: 'set null' },
     createdAt: { type: 'Date', defaultRaw: 'now()' },
     expiresAt: { type: 'Date' },
