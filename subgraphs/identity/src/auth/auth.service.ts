@@ -61,7 +61,10 @@ export class AuthService {
       await this.throttle.failed(attempt);
       throw invalidCredentials();
     }
-    if (this.hasher.needsRehash(user.passwordHash)) user.passwordHash = await this.hasher.hash(password);
+    if (this.hasher.needsRehash(user.passwordHash)) {
+      user.passwordHash = await this.hasher.hash(password);
+      await em.flush();
+    }
     if (await this.mfa.isEnabled(em, user.id)) {
       // The password's attempt stays counted until the second factor is proven too, so cycling
       // login and completeMfaChallenge cannot buy unlimited code guesses.
@@ -69,7 +72,7 @@ export class AuthService {
       return { mfaChallenge: await this.mfa.startChallenge(em, user) };
     }
     await this.throttle.succeeded(attempt);
-    return this.startSession(em, user, client, 'pwd');
+    return this.startSession(em, user, client, 'pwd', user.passwordHash);
   }
 
   /** The second step of an MFA login: a TOTP code or a recovery code for the challenge. */
@@ -84,7 +87,28 @@ export class AuthService {
     return this.startSession(em, user, client, 'pwd otp');
   }
 
-  private async startSession(em: EntityManager, user: User, client: ClientInfo, amr: string): Promise<AuthResult> {
+  /**
+   * Creates the session and its first refresh token. With `verifiedHash`, the account row is read
+   * `FOR SHARE` in the same transaction and must still hold the hash the password was checked
+   * against: a password reset or change racing this login either committed first (refused here)
+   * or waits for this commit and then ends the new session with the others.
+   */
+  private async startSession(em: EntityManager, user: User, client: ClientInfo, amr: string, verifiedHash?: string): Promise<AuthResult> {
+    const refreshToken = newRefreshToken();
+    const session = await em.transactional(async (tx) => {
+      if (verifiedHash !== undefined) {
+        const rows = await tx
+          .getConnection()
+          .execute<{ password_hash: string }[]>('select "password_hash" from "identity"."users" where "id" = ? for share', [user.id]);
+        if (rows[0]?.password_hash !== verifiedHash) throw invalidCredentials();
+      }
+      return this.createSession(tx, user, client, amr, refreshToken);
+    });
+    this.account.notifyIfNewAddress(em, user, client.ip);
+    return this.result(session, refreshToken);
+  }
+
+  private async createSession(em: EntityManager, user: User, client: ClientInfo, amr: string, refreshToken: string): Promise<Session> {
     const now = new Date();
     const session = em.create(Session, {
       id: randomUUID(),
@@ -95,11 +119,9 @@ export class AuthService {
       createdAt: now,
       lastUsedAt: now,
     });
-    const refreshToken = newRefreshToken();
     this.storeRefreshToken(em, session, refreshToken, null);
     await em.flush();
-    this.account.notifyIfNewAddress(em, user, client.ip);
-    return this.result(session, refreshToken);
+    return session;
   }
 
   /**
