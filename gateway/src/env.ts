@@ -19,6 +19,7 @@ const parsed = parseEnv({
   JWT_ISSUER: z.string().default('citadel-identity'),
   JWT_AUDIENCE: z.string().default('citadel'),
   CORS_ORIGINS: list(''),
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_000_000),
   MAX_DEPTH: z.coerce.number().int().min(1).default(15),
   MAX_ALIASES: z.coerce.number().int().min(0).default(30),

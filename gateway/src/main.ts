@@ -71,7 +71,7 @@ async function main(): Promise<void> {
   const handle = apolloHandler<GatewayContext>(apollo, async (req, scope) => {
     const caller = callers.get(req)!;
     const requestLogger = caller.userId ? scope.logger.child({ userId: caller.userId }) : scope.logger;
-    return { caller, client: clientInfo(req), requestId: scope.requestId, logger: requestLogger };
+    return { caller, client: clientInfo(req, env.TRUSTED_PROXY_HOPS), requestId: scope.requestId, logger: requestLogger };
   });
 
   const server = createServiceServer({
@@ -105,6 +105,7 @@ async function main(): Promise<void> {
     path: '/graphql',
     apollo,
     verifyAccessToken,
+    trustedProxyHops: env.TRUSTED_PROXY_HOPS,
     isRevoked: (sid) => revoked.isRevoked(sid),
     logger,
     maxPayloadBytes: env.MAX_BODY_BYTES,

@@ -17,6 +17,7 @@ export interface GraphqlWsOptions {
   path: string;
   apollo: ApolloServer<GatewayContext>;
   verifyAccessToken: (authorization: string | undefined) => Promise<VerifiedCaller>;
+  trustedProxyHops: number;
   /** Checked at every operation, since a socket outlives the session it was opened with. */
   isRevoked: (sessionId: string) => boolean;
   logger: Logger;
@@ -87,7 +88,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
           document,
           operationName: payload.operationName ?? undefined,
           contextValue: {
-            context: { caller, client: clientInfo(ctx.extra.request), requestId, logger },
+            context: { caller, client: clientInfo(ctx.extra.request, options.trustedProxyHops), requestId, logger },
             query: payload.query,
             variables: payload.variables ?? undefined,
             operationName: payload.operationName ?? undefined,
