@@ -1,11 +1,11 @@
 // Email verification, password reset and change against real PostgreSQL, mail read from the
 // development mailbox. Security cases open with their threat.
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withClient } from '@citadel/kit/testing/database';
 import { errorCode } from '@citadel/kit/testing/graphql-client';
 import { latestMail, linkToken, readMailbox } from '@citadel/kit/testing/mailbox';
-import { seeds, startIdentity, type IdentityHarness } from './testing/identity-harness';
+import { useIdentity } from './testing/identity-harness';
 
 const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken } }';
 const REFRESH = 'mutation($t: String!) { refreshToken(token: $t) { accessToken } }';
@@ -14,16 +14,7 @@ const REQUEST_RESET = 'mutation($e: String!) { requestPasswordReset(email: $e) }
 const RESET = 'mutation($i: ResetPasswordInput!) { resetPassword(input: $i) }';
 const CHANGE = 'mutation($i: ChangePasswordInput!) { changePassword(input: $i) }';
 
-let identity: IdentityHarness;
-let seed: ReturnType<typeof seeds>;
-let dbUrl: string;
-
-beforeAll(async () => {
-  identity = await startIdentity(inject('adminDatabaseUrl'));
-  seed = seeds(identity);
-  dbUrl = identity.orm.config.get('clientUrl')!;
-});
-afterAll(async () => identity?.stop());
+const { identity, seed } = useIdentity();
 
 const asCaller = (accessToken: string) => identity.callerFor(accessToken);
 const mailTo = async (to: string, subject: string) => {
@@ -48,7 +39,7 @@ describe('email verification', () => {
   it('threat: an old leaked link. A verification token past 24 hours is refused', async () => {
     const user = await seed.user();
     const token = linkToken(await mailTo(user.email, 'Confirm your email'));
-    await withClient(dbUrl, (c) => c.query(`update identity.email_tokens set expires_at = now() - interval '1 second' where user_id = $1`, [user.id]));
+    await withClient(identity.dbUrl, (c) => c.query(`update identity.email_tokens set expires_at = now() - interval '1 second' where user_id = $1`, [user.id]));
     expect(errorCode(await identity.call(VERIFY, { variables: { t: token } }))).toBe('INVALID_VERIFICATION_TOKEN');
   });
 
@@ -63,7 +54,7 @@ describe('email verification', () => {
   it('stores verification tokens only hashed', async () => {
     const user = await seed.user();
     const token = linkToken(await mailTo(user.email, 'Confirm your email'));
-    const raw = await withClient(dbUrl, (c) => c.query('select 1 from identity.email_tokens where token_hash = $1', [token]));
+    const raw = await withClient(identity.dbUrl, (c) => c.query('select 1 from identity.email_tokens where token_hash = $1', [token]));
     expect(raw.rowCount).toBe(0);
   });
 });
@@ -145,7 +136,7 @@ describe('password reset', () => {
     const user = await seed.user();
     await identity.call(REQUEST_RESET, { variables: { e: user.email } });
     const token = linkToken(await mailTo(user.email, 'Reset your password'));
-    await withClient(dbUrl, (c) =>
+    await withClient(identity.dbUrl, (c) =>
       c.query(`update identity.email_tokens set expires_at = now() - interval '1 second' where user_id = $1 and purpose = 'RESET_PASSWORD'`, [user.id]),
     );
     expect(errorCode(await identity.call(RESET, { variables: { i: { token, newPassword: 'too late passphrase' } } }))).toBe('INVALID_RESET_TOKEN');

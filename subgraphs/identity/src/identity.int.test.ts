@@ -2,27 +2,18 @@
 import { createHash } from 'node:crypto';
 import argon2 from 'argon2';
 import { createLocalJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withClient } from '@citadel/kit/testing/database';
 import { errorCode } from '@citadel/kit/testing/graphql-client';
-import { JWT, seeds, startIdentity, type IdentityHarness } from './testing/identity-harness';
+import { JWT, useIdentity } from './testing/identity-harness';
 
 const REGISTER = 'mutation($input: RegisterInput!) { register(input: $input) { id email name createdAt } }';
 const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken expiresIn tokenType user { id } } }';
 const REFRESH = 'mutation($t: String!) { refreshToken(token: $t) { accessToken refreshToken } }';
 const LOGOUT = 'mutation($t: String!) { logout(refreshToken: $t) }';
 
-let identity: IdentityHarness;
-let seed: ReturnType<typeof seeds>;
-let dbUrl: string;
-
-beforeAll(async () => {
-  // Issue 2's contract: a taken address is EMAIL_TAKEN (REGISTRATION_REVEALS_TAKEN_EMAIL=true).
-  identity = await startIdentity(inject('adminDatabaseUrl'), { revealTakenEmail: true });
-  seed = seeds(identity);
-  dbUrl = identity.orm.config.get('clientUrl')!;
-});
-afterAll(async () => identity?.stop());
+// Issue 2's contract: a taken address is EMAIL_TAKEN (REGISTRATION_REVEALS_TAKEN_EMAIL=true).
+const { identity, seed } = useIdentity({ revealTakenEmail: true });
 
 const register = (input: Record<string, string>) => identity.call(REGISTER, { variables: { input } });
 
@@ -74,7 +65,7 @@ describe('register', () => {
 
   it('stores an argon2id PHC string with m=19456, t=2, p=1, never the password', async () => {
     const { email, password } = await seed.user();
-    const rows = await withClient(dbUrl, (c) =>
+    const rows = await withClient(identity.dbUrl, (c) =>
       c.query<{ password_hash: string }>('select password_hash from identity.users where email = $1', [email]),
     );
     const hash = rows.rows[0]!.password_hash;
@@ -104,9 +95,9 @@ describe('login', () => {
   it('re-hashes a password stored with older argon2 parameters at the next successful login', async () => {
     const { email, password, id } = await seed.user();
     const weak = await argon2.hash(password, { type: argon2.argon2id, memoryCost: 8192, timeCost: 1, parallelism: 1 });
-    await withClient(dbUrl, (c) => c.query('update identity.users set password_hash = $1 where id = $2', [weak, id]));
+    await withClient(identity.dbUrl, (c) => c.query('update identity.users set password_hash = $1 where id = $2', [weak, id]));
     expect((await identity.call(LOGIN, { variables: { input: { email, password } } })).body.errors).toBeUndefined();
-    const rows = await withClient(dbUrl, (c) => c.query<{ password_hash: string }>('select password_hash from identity.users where id = $1', [id]));
+    const rows = await withClient(identity.dbUrl, (c) => c.query<{ password_hash: string }>('select password_hash from identity.users where id = $1', [id]));
     expect(rows.rows[0]!.password_hash).toMatch(/^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
   });
 
@@ -132,11 +123,11 @@ describe('refresh tokens', () => {
   it('are stored only as SHA-256', async () => {
     const { refreshToken } = await seed.user();
     const sha = createHash('sha256').update(refreshToken).digest('hex');
-    const rows = await withClient(dbUrl, (c) =>
+    const rows = await withClient(identity.dbUrl, (c) =>
       c.query<{ token_hash: string }>('select token_hash from identity.refresh_tokens where token_hash = $1', [sha]),
     );
     expect(rows.rowCount).toBe(1);
-    const raw = await withClient(dbUrl, (c) =>
+    const raw = await withClient(identity.dbUrl, (c) =>
       c.query('select 1 from identity.refresh_tokens where token_hash = $1', [refreshToken]),
     );
     expect(raw.rowCount).toBe(0);
@@ -160,7 +151,7 @@ describe('refresh tokens', () => {
     const successors = new Set(results.map((r) => r.body.data?.refreshToken.refreshToken));
     expect(successors.size).toBe(1);
     expect([...successors][0]).toEqual(expect.any(String));
-    const children = await withClient(dbUrl, (c) =>
+    const children = await withClient(identity.dbUrl, (c) =>
       c.query<{ n: number }>(
         'select count(*)::int as n from identity.refresh_tokens child join identity.refresh_tokens parent on child.parent_id = parent.id where parent.token_hash = $1',
         [createHash('sha256').update(refreshToken).digest('hex')],
@@ -174,7 +165,7 @@ describe('refresh tokens', () => {
     const rotated = (await identity.call<{ refreshToken: { refreshToken: string } }>(REFRESH, { variables: { t: refreshToken } }))
       .body.data!.refreshToken.refreshToken;
     const hash = createHash('sha256').update(refreshToken).digest('hex');
-    await withClient(dbUrl, (c) =>
+    await withClient(identity.dbUrl, (c) =>
       c.query(`update identity.refresh_tokens set used_at = now() - interval '11 seconds' where token_hash = $1`, [hash]),
     );
     expect(errorCode(await identity.call(REFRESH, { variables: { t: refreshToken } }))).toBe('INVALID_REFRESH_TOKEN');
@@ -297,7 +288,7 @@ describe('sessions', () => {
       query = `since=${last.revokedAt}&after=${last.id}&limit=1`;
     }
     expect(new Set(seen).size).toBe(seen.length);
-    const mine = await withClient(dbUrl, (c) =>
+    const mine = await withClient(identity.dbUrl, (c) =>
       c.query<{ id: string }>('select id from identity.sessions where user_id = $1', [user.id]),
     );
     expect(seen).toEqual(expect.arrayContaining(mine.rows.map((r) => r.id)));

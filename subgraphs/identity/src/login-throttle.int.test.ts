@@ -1,16 +1,9 @@
 // Brute force against the real identity endpoint on PostgreSQL. Each case opens with its threat.
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { seeds, startIdentity, type IdentityHarness } from './testing/identity-harness';
+import { describe, expect, it } from 'vitest';
+import { useIdentity } from './testing/identity-harness';
 
 const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToken } }';
-let identity: IdentityHarness;
-let seed: ReturnType<typeof seeds>;
-
-beforeAll(async () => {
-  identity = await startIdentity(inject('adminDatabaseUrl'));
-  seed = seeds(identity);
-});
-afterAll(async () => identity?.stop());
+const { identity, seed } = useIdentity();
 
 const login = (email: string, password: string) => identity.call(LOGIN, { variables: { input: { email, password } } });
 const codes = (responses: { body: { errors?: { extensions?: Record<string, unknown> }[] } }[]) =>

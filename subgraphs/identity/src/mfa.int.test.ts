@@ -1,26 +1,17 @@
 // TOTP MFA against real PostgreSQL through identity's endpoint. Security cases open with their threat.
 import { decodeJwt } from 'jose';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { withClient } from '@citadel/kit/testing/database';
 import { errorCode } from '@citadel/kit/testing/graphql-client';
 import { base32Decode, stepAt, totpCode } from './mfa/totp';
-import { seeds, startIdentity, type IdentityHarness } from './testing/identity-harness';
+import { useIdentity } from './testing/identity-harness';
 
 const LOGIN = 'mutation($input: LoginInput!) { login(input: $input) { accessToken refreshToken mfaRequired mfaChallenge user { id } } }';
 const COMPLETE = 'mutation($i: MfaChallengeInput!) { completeMfaChallenge(input: $i) { accessToken mfaRequired user { id } } }';
 
 type LoginPayload = { accessToken: string | null; refreshToken: string | null; mfaRequired: boolean; mfaChallenge: string | null; user: { id: string } | null };
 
-let identity: IdentityHarness;
-let seed: ReturnType<typeof seeds>;
-let dbUrl: string;
-
-beforeAll(async () => {
-  identity = await startIdentity(inject('adminDatabaseUrl'));
-  seed = seeds(identity);
-  dbUrl = identity.orm.config.get('clientUrl')!;
-});
-afterAll(async () => identity?.stop());
+const { identity, seed } = useIdentity();
 
 /** A user with TOTP on: its secret, recovery codes, and the step its confirmation used. */
 async function mfaUser() {
@@ -51,12 +42,12 @@ describe('TOTP set-up', () => {
 
   it('threat: a database dump. The secret is sealed and recovery codes are hashed', async () => {
     const user = await mfaUser();
-    const rows = await withClient(dbUrl, (c) =>
+    const rows = await withClient(identity.dbUrl, (c) =>
       c.query<{ secret_sealed: string }>('select secret_sealed from identity.totp_factors where user_id = $1', [user.id]),
     );
     expect(rows.rows[0]!.secret_sealed).toMatch(/^v1\./);
     expect(rows.rows[0]!.secret_sealed).not.toContain(user.setup.secret);
-    const codes = await withClient(dbUrl, (c) => c.query<{ code_hash: string }>('select code_hash from identity.recovery_codes where user_id = $1', [user.id]));
+    const codes = await withClient(identity.dbUrl, (c) => c.query<{ code_hash: string }>('select code_hash from identity.recovery_codes where user_id = $1', [user.id]));
     expect(codes.rowCount).toBe(10);
     for (const { code_hash } of codes.rows) expect(user.recoveryCodes.map((c) => c.replace('-', ''))).not.toContain(code_hash);
   });
@@ -72,7 +63,7 @@ describe('TOTP set-up', () => {
 describe('TOTP settings are guarded', () => {
   it('threat: a stolen long-lived session changing the second factor. A recent sign-in is required', async () => {
     const user = await mfaUser();
-    await withClient(dbUrl, (c) => c.query(`update identity.sessions set created_at = now() - interval '11 minutes' where id = $1`, [user.caller.sessionId]));
+    await withClient(identity.dbUrl, (c) => c.query(`update identity.sessions set created_at = now() - interval '11 minutes' where id = $1`, [user.caller.sessionId]));
     const res = await identity.call('mutation($c: String!) { disableTotp(code: $c) }', { caller: user.caller, variables: { c: totpCode(user.secret, user.step + 1) } });
     expect(errorCode(res)).toBe('REAUTHENTICATION_REQUIRED');
   });

@@ -1,6 +1,7 @@
 // Integration harness: the real identity subgraph over HTTP on a fresh PostgreSQL database,
 // with a stand-in gateway key that mints real internal tokens.
 import 'reflect-metadata';
+import { afterAll, beforeAll, inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
 import { ANONYMOUS, createInternalTokenVerifier, InternalTokenMinter, type Caller } from '@citadel/kit/auth';
@@ -25,6 +26,8 @@ const newKey = generateSigningKey;
 
 export interface IdentityHarness {
   url: string;
+  /** The test file's own database. */
+  dbUrl: string;
   orm: Orm;
   identityKey: SigningKey;
   /** The development mailbox this identity writes to. */
@@ -78,6 +81,7 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
   const url = `http://127.0.0.1:${port}/graphql`;
   return {
     url,
+    dbUrl: testDb.url,
     orm,
     identityKey,
     pubsub,
@@ -120,4 +124,23 @@ export function seeds(identity: IdentityHarness) {
       return { id: registered.body.data.register.id, email, password, ...login.body.data.login };
     },
   };
+}
+
+/**
+ * One identity per test file, on a fresh database: started before the file's tests, stopped after.
+ * The returned `identity` forwards to it once started, so tests can use it at module scope.
+ */
+export function useIdentity(options: { revealTakenEmail?: boolean } = {}) {
+  let started: IdentityHarness | undefined;
+  beforeAll(async () => {
+    started = await startIdentity(inject('adminDatabaseUrl'), options);
+  });
+  afterAll(async () => started?.stop());
+  const identity = new Proxy({} as IdentityHarness, {
+    get: (_target, property) => {
+      if (!started) throw new Error('identity is not started yet: use it inside tests or hooks');
+      return started[property as keyof IdentityHarness];
+    },
+  });
+  return { identity, seed: seeds(identity) };
 }
