@@ -11,6 +11,7 @@ export interface Platform {
   process: ChildProcess;
   gatewayUrl: string;
   identityUrl: string;
+  authzUrl: string;
   dataDir: string;
   /** Everything the launcher and its services printed so far. */
   output(): string;
@@ -29,7 +30,7 @@ export interface LaunchOptions {
 export async function launch(options: LaunchOptions = {}): Promise<Platform> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'citadel-e2e-'));
   chmodSync(dataDir, 0o755); // embedded PostgreSQL runs as the postgres user when we are root
-  const [gatewayPort, identityPort, pgPort] = [await freePort(), await freePort(), await freePort()];
+  const [gatewayPort, identityPort, authzPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({
     ...process.env,
@@ -39,6 +40,7 @@ export async function launch(options: LaunchOptions = {}): Promise<Platform> {
     DATA_DIR: dataDir,
     GATEWAY_PORT: String(gatewayPort),
     IDENTITY_PORT: String(identityPort),
+    AUTHZ_PORT: String(authzPort),
     EMBEDDED_PG_PORT: String(pgPort),
     // Every test request comes from 127.0.0.1, and Redis outlives a run: keep each launch's login
     // counters apart and the per-IP limit out of the way (its own tests set it).
@@ -71,6 +73,7 @@ export async function launch(options: LaunchOptions = {}): Promise<Platform> {
     process: child,
     gatewayUrl: `http://127.0.0.1:${gw}`,
     identityUrl: `http://127.0.0.1:${id}`,
+    authzUrl: `http://127.0.0.1:${env.AUTHZ_PORT}`,
     dataDir,
     output: () => output,
     stop: async () => {

@@ -1,10 +1,12 @@
 // Settings the launcher reads (the services read their own in their env.ts).
 import { join } from 'node:path';
-import { logLevel, parseEnv, port, z } from '@citadel/kit/env';
+import { logLevel, nodeEnv, parseEnv, port, z } from '@citadel/kit/env';
 import { DATA_DIR } from '@citadel/kit/paths';
 
 export const launcherEnv = parseEnv({
+  NODE_ENV: nodeEnv,
   DATABASE_URL: z.string().optional(),
+  REDIS_URL: z.string().url().optional(),
   DATA_DIR: z.string().default(DATA_DIR),
   MAILBOX_DIR: z.string().optional(),
   EMBEDDED_PG_PORT: port(54329),
@@ -12,6 +14,8 @@ export const launcherEnv = parseEnv({
   GATEWAY_PORT: port(4000),
   IDENTITY_HOST: z.string().default('127.0.0.1'),
   IDENTITY_PORT: port(4001),
+  AUTHZ_HOST: z.string().default('127.0.0.1'),
+  AUTHZ_PORT: port(4002),
   LOG_LEVEL: logLevel,
   READY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(90),
 });

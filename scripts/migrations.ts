@@ -2,9 +2,10 @@
 import 'reflect-metadata';
 import { createOrm, migrate } from '@citadel/kit/db';
 import type { Logger } from '@citadel/kit/logger';
+import { database as authz } from '../subgraphs/authz/src/schema';
 import { database as identity } from '../subgraphs/identity/src/schema';
 
-const DATABASES = [identity];
+const DATABASES = [identity, authz];
 
 export async function migrateAll(url: string, logger: Logger): Promise<void> {
   for (const database of DATABASES) {

@@ -1,5 +1,5 @@
 // `npm start`: the whole platform on one machine. Database (embedded unless DATABASE_URL is set),
-// migrations, development keys, then identity and the gateway as separate processes.
+// migrations, development keys, then identity, authz and the gateway as separate processes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadSigningKey } from '@citadel/kit/keys';
@@ -8,6 +8,7 @@ import { REPO_ROOT } from '@citadel/kit/paths';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '@citadel/kit/embedded-postgres';
 import { keysDir, launcherEnv as env } from './launcher-env';
 import { migrateAll } from './migrations';
+import { seedDevelopmentAdmin } from './platform-admin';
 import { assertPortFree } from './ports';
 
 const logger = createLogger('launcher', env.LOG_LEVEL);
@@ -25,6 +26,7 @@ interface ServiceSpec {
 
 const SERVICES: ServiceSpec[] = [
   { name: 'identity', dir: 'subgraphs/identity', host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, portSetting: 'IDENTITY_PORT' },
+  { name: 'authz', dir: 'subgraphs/authz', host: env.AUTHZ_HOST, port: env.AUTHZ_PORT, portSetting: 'AUTHZ_PORT' },
   { name: 'gateway', dir: 'gateway', host: env.GATEWAY_HOST, port: env.GATEWAY_PORT, portSetting: 'GATEWAY_PORT' },
 ];
 
@@ -44,6 +46,7 @@ async function main(): Promise<void> {
     url = database.url;
   }
   await migrateAll(url, logger);
+  const admin = env.NODE_ENV === 'production' ? undefined : await seedDevelopmentAdmin(url, env.DATA_DIR, logger);
   const keys = keysDir(env.DATA_DIR);
   for (const name of ['identity', 'gateway']) await loadSigningKey({ name, dir: keys, generate: true });
 
@@ -58,6 +61,11 @@ async function main(): Promise<void> {
     INTERNAL_JWKS_URL: `http://${env.GATEWAY_HOST}:${env.GATEWAY_PORT}/.well-known/jwks.json`,
     IDENTITY_JWKS_URL: `http://${env.IDENTITY_HOST}:${env.IDENTITY_PORT}/.well-known/jwks.json`,
     SUBGRAPH_IDENTITY_URL: `http://${env.IDENTITY_HOST}:${env.IDENTITY_PORT}/graphql`,
+    AUTHZ_PORT: String(env.AUTHZ_PORT),
+    AUTHZ_URL: `http://${env.AUTHZ_HOST}:${env.AUTHZ_PORT}`,
+    SUBGRAPH_AUTHZ_URL: `http://${env.AUTHZ_HOST}:${env.AUTHZ_PORT}/graphql`,
+    // The platform services authz accepts catalogue registrations and checks from.
+    SERVICE_JWKS_URLS: `identity=http://${env.IDENTITY_HOST}:${env.IDENTITY_PORT}/.well-known/jwks.json`,
   };
   for (const service of SERVICES) {
     // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops services in order.
@@ -78,8 +86,14 @@ async function main(): Promise<void> {
   const host = env.GATEWAY_HOST === '0.0.0.0' ? 'localhost' : env.GATEWAY_HOST;
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
   process.stdout.write(
-    `\nCitadel is ready in ${seconds}s.\n  Explorer: http://${host}:${env.GATEWAY_PORT}/\n  GraphQL:  http://${host}:${env.GATEWAY_PORT}/graphql\nPress Ctrl-C to stop.\n\n`,
+    `\nCitadel is ready in ${seconds}s.\n  Explorer: http://${host}:${env.GATEWAY_PORT}/\n  GraphQL:  http://${host}:${env.GATEWAY_PORT}/graphql\n${adminLine(admin)}Press Ctrl-C to stop.\n\n`,
   );
+}
+
+function adminLine(admin: { email: string; password: string | null } | undefined): string {
+  if (!admin) return '';
+  const password = admin.password ?? `see ${join(env.DATA_DIR, 'admin-credentials.txt')}`;
+  return `  Admin:    ${admin.email} / ${password} (development only)\n`;
 }
 
 async function waitReady(service: ServiceSpec): Promise<void> {

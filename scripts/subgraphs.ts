@@ -26,4 +26,15 @@ export const SUBGRAPHS: SubgraphInfo[] = [
       return printSubgraphSchema(await buildIdentitySchema(sdlOnlyServices()));
     },
   },
+  {
+    name: 'authz',
+    dir: 'subgraphs/authz',
+    port: 4002,
+    portSetting: 'AUTHZ_PORT',
+    routingUrl: 'http://127.0.0.1:4002/graphql',
+    printSdl: async () => {
+      const { buildAuthzSchema } = await import('../subgraphs/authz/src/schema');
+      return printSubgraphSchema(await buildAuthzSchema(sdlOnlyServices()));
+    },
+  },
 ];

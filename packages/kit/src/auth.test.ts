@@ -5,7 +5,7 @@ import { createInternalTokenVerifier, InternalTokenError, InternalTokenMinter } 
 import { generateSigningKey } from './keys';
 
 const newKey = generateSigningKey;
-const caller = { userId: 'u-1', sessionId: 's-1', permissions: ['identity.user.read'] };
+const caller = { userId: 'u-1', sessionId: 's-1', permissions: ['identity.user.read'], policies: [] };
 
 describe('internal tokens', () => {
   it('carry the caller to the subgraph they were minted for', async () => {

@@ -1,5 +1,5 @@
 // The internal token: minted by the gateway per subgraph fetch, verified by every subgraph.
-import { createRemoteJWKSet, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
+import { createRemoteJWKSet, decodeJwt, errors as joseErrors, jwtVerify, SignJWT, type JWTVerifyGetKey } from 'jose';
 import type { SigningKey } from './keys';
 
 export const INTERNAL_ISSUER = 'citadel-gateway';
@@ -11,7 +11,10 @@ const REUSE_MARGIN_SECONDS = 15;
 export interface Caller {
   userId: string | null;
   sessionId: string | null;
+  /** Global permission codes (authz), the scopes of `@requiresScopes`. */
   permissions: readonly string[];
+  /** Policies the session satisfies (`mfa`, `verified`), for `@policy`. */
+  policies: readonly string[];
 }
 
 /** Where a request came from, as the gateway saw it. Subgraphs trust it only with an internal token. */
@@ -23,7 +26,7 @@ export interface ClientInfo {
 export const CLIENT_IP_HEADER = 'x-citadel-client-ip';
 export const CLIENT_UA_HEADER = 'x-citadel-user-agent';
 
-export const ANONYMOUS: Caller = Object.freeze({ userId: null, sessionId: null, permissions: [] });
+export const ANONYMOUS: Caller = Object.freeze({ userId: null, sessionId: null, permissions: [], policies: [] });
 
 export class InternalTokenError extends Error {
   constructor(message: string) {
@@ -39,12 +42,12 @@ export class InternalTokenMinter {
   constructor(private readonly key: SigningKey) {}
 
   async mint(caller: Caller, audience: string): Promise<string> {
-    const cacheKey = `${audience}|${caller.userId ?? ''}|${caller.sessionId ?? ''}|${caller.permissions.join(',')}`;
+    const cacheKey = `${audience}|${caller.userId ?? ''}|${caller.sessionId ?? ''}|${caller.permissions.join(',')}|${caller.policies.join(',')}`;
     const now = Math.floor(Date.now() / 1000);
     const cached = this.cache.get(cacheKey);
     if (cached && cached.exp - now > REUSE_MARGIN_SECONDS) return cached.token;
     const exp = now + INTERNAL_TTL_SECONDS;
-    const jwt = new SignJWT({ sid: caller.sessionId ?? undefined, perms: [...caller.permissions] })
+    const jwt = new SignJWT({ sid: caller.sessionId ?? undefined, perms: [...caller.permissions], pol: [...caller.policies] })
       .setProtectedHeader({ alg: 'EdDSA', kid: this.key.kid, typ: 'citadel-internal+jwt' })
       .setIssuer(INTERNAL_ISSUER)
       .setAudience(audience)
@@ -82,14 +85,84 @@ export function createInternalTokenVerifier(options: InternalTokenVerifierOption
         algorithms: ['EdDSA'],
         typ: 'citadel-internal+jwt',
       });
-      const perms = Array.isArray(payload.perms) ? payload.perms.filter((p): p is string => typeof p === 'string') : [];
       return {
         userId: typeof payload.sub === 'string' ? payload.sub : null,
         sessionId: typeof payload.sid === 'string' ? payload.sid : null,
-        permissions: perms,
+        permissions: strings(payload.perms),
+        policies: strings(payload.pol),
       };
     } catch (error) {
       if (error instanceof joseErrors.JOSEError) throw new InternalTokenError(`Invalid internal token (${error.code})`);
+      throw error;
+    }
+  };
+}
+
+function strings(value: unknown): string[] {
+  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : [];
+}
+
+const SERVICE_TTL_SECONDS = 60;
+export const SERVICE_TOKEN_TYPE = 'citadel-service+jwt';
+
+/**
+ * Service to service: a platform service (identity, workspaces, ...) calling another's internal
+ * endpoint signs with its own key; `iss` names it. Reused like internal tokens.
+ */
+export class ServiceTokenMinter {
+  private readonly cache = new Map<string, { token: string; exp: number }>();
+
+  constructor(
+    private readonly service: string,
+    private readonly key: SigningKey,
+  ) {}
+
+  async mint(audience: string): Promise<string> {
+    const now = Math.floor(Date.now() / 1000);
+    const cached = this.cache.get(audience);
+    if (cached && cached.exp - now > REUSE_MARGIN_SECONDS) return cached.token;
+    const exp = now + SERVICE_TTL_SECONDS;
+    const token = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', kid: this.key.kid, typ: SERVICE_TOKEN_TYPE })
+      .setIssuer(this.service)
+      .setSubject(`service:${this.service}`)
+      .setAudience(audience)
+      .setIssuedAt(now)
+      .setExpirationTime(exp)
+      .sign(this.key.privateKey);
+    this.cache.set(audience, { token, exp });
+    return token;
+  }
+}
+
+export interface ServiceTokenVerifierOptions {
+  /** This service's name: tokens for another audience are refused. */
+  audience: string;
+  /** Each platform service allowed to call, and where it publishes its keys (or a key set for tests). */
+  services: Record<string, string | JWTVerifyGetKey>;
+}
+
+/** Returns the calling service's name, or throws InternalTokenError. */
+export function createServiceTokenVerifier(options: ServiceTokenVerifierOptions) {
+  const keySets = new Map(
+    Object.entries(options.services).map(([name, jwks]) => [name, typeof jwks === 'string' ? createRemoteJWKSet(new URL(jwks)) : jwks]),
+  );
+  return async function verifyServiceToken(authorization: string | undefined): Promise<string> {
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
+    if (!match?.[1]) throw new InternalTokenError('Missing service token');
+    let issuer: string | undefined;
+    try {
+      issuer = decodeJwt(match[1]).iss;
+    } catch {
+      throw new InternalTokenError('Malformed service token');
+    }
+    const keys = issuer ? keySets.get(issuer) : undefined;
+    if (!issuer || !keys) throw new InternalTokenError('Unknown calling service');
+    try {
+      await jwtVerify(match[1], keys, { issuer, audience: options.audience, algorithms: ['EdDSA'], typ: SERVICE_TOKEN_TYPE });
+      return issuer;
+    } catch (error) {
+      if (error instanceof joseErrors.JOSEError) throw new InternalTokenError(`Invalid service token (${error.code})`);
       throw error;
     }
   };

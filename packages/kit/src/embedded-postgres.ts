@@ -27,6 +27,10 @@ export interface EmbeddedOptions {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
+/** Where `npm start`'s embedded PostgreSQL listens, for tools run beside it (`npm run admin`). */
+export const embeddedDatabaseUrl = (port: number, database = 'citadel') =>
+  `postgres://${USER}:${PASSWORD}@127.0.0.1:${port}/${database}`;
+
 /** Initialises the cluster on first use (data kept under `dataDir`), starts it, creates the database. */
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<EmbeddedDatabase> {
   const databaseDir = join(options.dataDir, 'postgres');
@@ -69,7 +73,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     await client.end();
   }
   return {
-    url: `postgres://${USER}:${PASSWORD}@127.0.0.1:${options.port}/${options.database}`,
+    url: embeddedDatabaseUrl(options.port, options.database),
     stop: async () => {
       process.off('exit', lastResort);
       await pg.stop();

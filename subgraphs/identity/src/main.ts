@@ -1,6 +1,7 @@
 // Identity subgraph start-up, in order: env, logger, keys, database, app, listen.
 import 'reflect-metadata';
-import { createInternalTokenVerifier } from '@citadel/kit/auth';
+import { createInternalTokenVerifier, ServiceTokenMinter } from '@citadel/kit/auth';
+import { AuthzClient } from '@citadel/kit/authz-client';
 import { createOrm } from '@citadel/kit/db';
 import { loadSecret, loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
@@ -10,6 +11,7 @@ import { createMailer } from '@citadel/kit/mailer';
 import { listenOrExit, onShutdownSignal } from '@citadel/kit/server';
 import { createIdentityApp } from './app';
 import { env } from './env';
+import { IDENTITY_PERMISSIONS } from './identity.permissions';
 import { database, SUBGRAPH_NAME } from './schema';
 
 async function main(): Promise<void> {
@@ -69,7 +71,14 @@ async function main(): Promise<void> {
       reauthSeconds: env.MFA_REAUTH_SECONDS,
     },
   });
-  onShutdownSignal(logger, server.close);
+  // authz may start after identity: registration retries in the background until it is accepted.
+  const registration = new AuthzClient({ url: env.AUTHZ_URL, minter: new ServiceTokenMinter(SUBGRAPH_NAME, key), logger }).registerCatalogue(
+    IDENTITY_PERMISSIONS,
+  );
+  onShutdownSignal(logger, async () => {
+    registration.stop();
+    await server.close();
+  });
   await listenOrExit(server, { host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, setting: 'IDENTITY_PORT' }, logger, () =>
     orm.close(),
   );

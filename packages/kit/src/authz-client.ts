@@ -1,0 +1,104 @@
+// How a subgraph talks to authz: registers its permission catalogue at start-up and asks
+// checkPermission(userId, permission, scope), batched per tick and cached for a moment.
+import DataLoader from 'dataloader';
+import type { Logger } from 'pino';
+import type { ServiceTokenMinter } from './auth';
+import type { PermissionCatalogue } from './permissions';
+
+export interface AuthzClientOptions {
+  /** authz's base URL, e.g. http://127.0.0.1:4002. */
+  url: string;
+  minter: ServiceTokenMinter;
+  logger: Logger;
+  /**
+   * How long an answer is reused. Kept under a second, the time within which a grant or
+   * revocation must take effect everywhere.
+   */
+  cacheMs?: number;
+}
+
+interface Check {
+  userId: string;
+  permission: string;
+  scope: string;
+}
+
+const MAX_BATCH = 500;
+
+export class AuthzClient {
+  private readonly cache = new Map<string, { allowed: boolean; until: number }>();
+  private readonly loader: DataLoader<Check, boolean, string>;
+  private readonly cacheMs: number;
+
+  constructor(private readonly options: AuthzClientOptions) {
+    this.cacheMs = options.cacheMs ?? 500;
+    this.loader = new DataLoader((checks) => this.checkMany(checks), {
+      cache: false,
+      maxBatchSize: MAX_BATCH,
+      cacheKeyFn: keyOf,
+    });
+  }
+
+  /** Whether the user holds the permission in the scope ("global" or "workspace:<id>"). */
+  async checkPermission(userId: string, permission: string, scope = 'global'): Promise<boolean> {
+    const check = { userId, permission, scope };
+    const cached = this.cache.get(keyOf(check));
+    if (cached && cached.until > Date.now()) return cached.allowed;
+    return this.loader.load(check);
+  }
+
+  /**
+   * Registers the catalogue, retrying with backoff until authz accepts it (authz may start after
+   * this service). Resolves once registered; `stop()` ends the retries.
+   */
+  registerCatalogue(catalogue: PermissionCatalogue): { registered: Promise<void>; stop: () => void } {
+    let stopped = false;
+    let timer: NodeJS.Timeout | undefined;
+    const registered = new Promise<void>((resolve) => {
+      const attempt = async (delayMs: number) => {
+        if (stopped) return;
+        try {
+          const added = await this.post<{ added: string[] }>('/internal/catalogue', catalogue);
+          this.options.logger.info({ module: catalogue.module, added: added.added }, 'permission catalogue registered with authz');
+          resolve();
+        } catch (error) {
+          const log = delayMs >= 4_000 ? this.options.logger.warn : this.options.logger.debug;
+          log.call(this.options.logger, { err: error }, 'could not register the permission catalogue with authz yet; retrying');
+          timer = setTimeout(() => void attempt(Math.min(delayMs * 2, 30_000)), delayMs);
+          timer.unref();
+        }
+      };
+      void attempt(250);
+    });
+    return {
+      registered,
+      stop: () => {
+        stopped = true;
+        clearTimeout(timer);
+      },
+    };
+  }
+
+  private async checkMany(checks: readonly Check[]): Promise<boolean[]> {
+    const { results } = await this.post<{ results: boolean[] }>('/internal/check', { checks });
+    const until = Date.now() + this.cacheMs;
+    if (this.cache.size > 50_000) this.cache.clear();
+    checks.forEach((check, i) => this.cache.set(keyOf(check), { allowed: results[i] === true, until }));
+    return checks.map((_, i) => results[i] === true);
+  }
+
+  private async post<T>(path: string, body: unknown): Promise<T> {
+    const response = await fetch(`${this.options.url}${path}`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${await this.options.minter.mint('authz')}` },
+      body: JSON.stringify(body),
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (!response.ok) throw new Error(`authz answered ${response.status} to ${path}: ${(await response.text()).slice(0, 300)}`);
+    return (await response.json()) as T;
+  }
+}
+
+function keyOf(check: Check): string {
+  return `${check.userId}|${check.scope}|${check.permission}`;
+}

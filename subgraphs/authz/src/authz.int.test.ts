@@ -1,0 +1,215 @@
+// The authz subgraph against real PostgreSQL: catalogue registration, roles, grants, scopes, the
+// change log gateways follow, checkPermission, and the access map.
+import { describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { errorCode } from '@citadel/kit/testing/graphql-client';
+import { PERMISSIONS_CHANGED_CHANNEL } from './changes';
+import { useAuthz, userCaller } from './testing/authz-harness';
+
+const authz = useAuthz([
+  { coordinate: 'Query.users', kind: 'field', authenticated: false, scopes: [['identity.user.read']], policies: null },
+  { coordinate: 'Mutation.disableTotp', kind: 'field', authenticated: true, scopes: null, policies: [['mfa']] },
+]);
+
+const CATALOGUE = {
+  module: 'identity',
+  permissions: { 'identity.user.read': 'Read accounts', 'identity.user.manage': 'Disable accounts', 'identity.self.export': 'Export own data' },
+  roles: { user: ['identity.self.export'] },
+};
+const ALL = ['authz.grant.manage', 'authz.role.manage', 'identity.self.export', 'identity.user.manage', 'identity.user.read'];
+
+async function register(catalogue: object = CATALOGUE) {
+  return authz.internal('/internal/catalogue', await authz.serviceToken(), catalogue);
+}
+
+async function roleId(name: string): Promise<string> {
+  const res = await authz.call<{ roles: { id: string; name: string }[] }>('{ roles { id name } }', { caller: userCaller() });
+  return res.body.data!.roles.find((r) => r.name === name)!.id;
+}
+
+async function grant(caller: ReturnType<typeof userCaller>, input: { userId: string; roleId: string; scope?: string }) {
+  return authz.call<{ grantRole: { id: string; scope: string } }>(
+    'mutation($input: RoleGrantInput!) { grantRole(input: $input) { id scope role { name } } }',
+    { caller, variables: { input } },
+  );
+}
+
+async function permissionsOf(userId: string, scope = 'global'): Promise<string[]> {
+  const res = await authz.call<{ _entities: { permissions: string[] }[] }>(
+    'query($reps: [_Any!]!, $scope: String!) { _entities(representations: $reps) { ... on User { permissions(scope: $scope) } } }',
+    { caller: userCaller([], userId), variables: { reps: [{ __typename: 'User', id: userId }], scope } },
+  );
+  expect(res.body.errors).toBeUndefined();
+  return res.body.data!._entities[0]!.permissions;
+}
+
+const admin = userCaller(ALL);
+
+describe('permission catalogue', () => {
+  it('registers a service catalogue idempotently and lists it', async () => {
+    const first = await register();
+    expect(first.status).toBe(200);
+    expect(first.body.added).toEqual(['identity.user.read', 'identity.user.manage', 'identity.self.export']);
+    expect((await register()).body.added).toEqual([]);
+    const res = await authz.call<{ permissions: { code: string; module: string }[] }>('{ permissions { code module description } }', {
+      caller: userCaller(),
+    });
+    expect(res.body.data!.permissions.map((p) => p.code)).toEqual(ALL);
+  });
+
+  it('gives a default role a permission once, so an administrator can take it away for good', async () => {
+    const userRole = await roleId('user');
+    const set = await authz.call('mutation($input: SetRolePermissionsInput!) { setRolePermissions(input: $input) { permissions } }', {
+      caller: admin,
+      variables: { input: { roleId: userRole, permissions: [] } },
+    });
+    expect(set.body.errors).toBeUndefined();
+    await register();
+    const roles = await authz.call<{ roles: { name: string; permissions: string[] }[] }>('{ roles { name permissions } }', { caller: userCaller() });
+    expect(roles.body.data!.roles.find((r) => r.name === 'user')!.permissions).toEqual([]);
+  });
+
+  it('refuses a catalogue from a caller that is not a platform service, or for another module', async () => {
+    expect((await authz.internal('/internal/catalogue', null, CATALOGUE)).status).toBe(401);
+    expect((await authz.internal('/internal/catalogue', await authz.serviceToken('intruder'), CATALOGUE)).status).toBe(401);
+    // A gateway token is not a service token.
+    expect((await authz.internal('/internal/catalogue', await authz.gatewayToken(), CATALOGUE)).status).toBe(401);
+    const other = await register({ module: 'authz', permissions: { 'authz.role.manage': 'taken over' }, roles: {} });
+    expect(other.status).toBe(403);
+    const bad = await register({ module: 'identity', permissions: { 'Not A Code': 'x' }, roles: {} });
+    expect(bad.status).toBe(400);
+    expect(bad.body.errors).toBeDefined();
+  });
+});
+
+describe('roles', () => {
+  it('creates, renames and deletes a custom role; built-in roles cannot be deleted or renamed', async () => {
+    const created = await authz.call<{ createRole: { id: string; name: string; permissions: string[] } }>(
+      'mutation { createRole(input: { name: "Support", description: "Helps users", permissions: ["identity.user.read"] }) { id name permissions } }',
+      { caller: admin },
+    );
+    expect(created.body.data!.createRole).toMatchObject({ name: 'support', permissions: ['identity.user.read'] });
+    const id = created.body.data!.createRole.id;
+    const dup = await authz.call('mutation { createRole(input: { name: "support" }) { id } }', { caller: admin });
+    expect(errorCode(dup)).toBe('ROLE_NAME_TAKEN');
+    const renamed = await authz.call<{ updateRole: { name: string } }>(`mutation { updateRole(input: { id: "${id}", name: "helpdesk" }) { name } }`, { caller: admin });
+    expect(renamed.body.data!.updateRole.name).toBe('helpdesk');
+    const adminId = await roleId('admin');
+    expect(errorCode(await authz.call(`mutation { deleteRole(id: "${adminId}") }`, { caller: admin }))).toBe('BUILT_IN_ROLE');
+    expect(errorCode(await authz.call(`mutation { updateRole(input: { id: "${adminId}", name: "root" }) { id } }`, { caller: admin }))).toBe('BUILT_IN_ROLE');
+    expect((await authz.call<{ deleteRole: boolean }>(`mutation { deleteRole(id: "${id}") }`, { caller: admin })).body.data!.deleteRole).toBe(true);
+  });
+
+  it('refuses unknown permissions and permissions the actor does not hold', async () => {
+    const unknown = await authz.call('mutation { createRole(input: { name: "x1", permissions: ["identity.nothing.here"] }) { id } }', { caller: admin });
+    expect(errorCode(unknown)).toBe('UNKNOWN_PERMISSION');
+    const roleManager = userCaller(['authz.role.manage']);
+    const escalate = await authz.call('mutation { createRole(input: { name: "x2", permissions: ["identity.user.manage"] }) { id } }', {
+      caller: roleManager,
+    });
+    expect(errorCode(escalate)).toBe('FORBIDDEN');
+  });
+});
+
+describe('grants and scopes', () => {
+  it('applies a global grant everywhere and a scoped grant only inside its scope', async () => {
+    const role = await authz.call<{ createRole: { id: string } }>(
+      'mutation { createRole(input: { name: "reader", permissions: ["identity.user.read"] }) { id } }',
+      { caller: admin },
+    );
+    const readerId = role.body.data!.createRole.id;
+    const alice = randomUUID();
+    const bob = randomUUID();
+    const workspace = `workspace:${randomUUID()}`;
+    expect((await grant(admin, { userId: alice, roleId: readerId })).body.data!.grantRole.scope).toBe('global');
+    expect((await grant(admin, { userId: bob, roleId: readerId, scope: workspace })).body.data!.grantRole.scope).toBe(workspace);
+    expect(await permissionsOf(alice)).toEqual(['identity.user.read']);
+    expect(await permissionsOf(alice, `workspace:${randomUUID()}`)).toEqual(['identity.user.read']);
+    expect(await permissionsOf(bob)).toEqual([]);
+    expect(await permissionsOf(bob, workspace)).toEqual(['identity.user.read']);
+    expect(await permissionsOf(bob, `workspace:${randomUUID()}`)).toEqual([]);
+
+    const checks = await authz.internal('/internal/check', await authz.serviceToken(), {
+      checks: [
+        { userId: bob, permission: 'identity.user.read', scope: workspace },
+        { userId: bob, permission: 'identity.user.read' },
+        { userId: alice, permission: 'identity.user.manage' },
+      ],
+    });
+    expect(checks.body.results).toEqual([true, false, false]);
+  });
+
+  it('only hands out roles whose permissions the actor holds, and never the user role', async () => {
+    const grantManager = userCaller(['authz.grant.manage']);
+    const adminRole = await roleId('admin');
+    expect(errorCode(await grant(grantManager, { userId: grantManager.userId!, roleId: adminRole }))).toBe('FORBIDDEN');
+    expect(errorCode(await grant(admin, { userId: randomUUID(), roleId: await roleId('user') }))).toBe('BUILT_IN_ROLE');
+    expect(errorCode(await grant(admin, { userId: randomUUID(), roleId: adminRole, scope: 'not a scope' }))).toBe('INVALID_SCOPE');
+  });
+
+  it('gives an admin every registered permission and keeps the last global admin', async () => {
+    const adminRole = await roleId('admin');
+    const root = randomUUID();
+    await grant(admin, { userId: root, roleId: adminRole });
+    expect(await permissionsOf(root)).toEqual(ALL);
+    const revoke = await authz.call('mutation($input: RoleGrantInput!) { revokeRole(input: $input) }', {
+      caller: admin,
+      variables: { input: { userId: root, roleId: adminRole } },
+    });
+    expect(errorCode(revoke)).toBe('LAST_ADMIN');
+  });
+
+  it("lets users read their own roles but not someone else's without authz.grant.manage", async () => {
+    const someone = randomUUID();
+    const query = 'query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { roles { scope role { name } } } } }';
+    const variables = { reps: [{ __typename: 'User', id: someone }] };
+    expect(errorCode(await authz.call(query, { caller: userCaller(), variables }))).toBe('FORBIDDEN');
+    expect((await authz.call(query, { caller: userCaller([], someone), variables })).body.errors).toBeUndefined();
+    expect((await authz.call(query, { caller: userCaller(['authz.grant.manage']), variables })).body.errors).toBeUndefined();
+  });
+});
+
+describe('what gateways follow', () => {
+  it('logs each change and announces it, so caches can drop exactly the affected users', async () => {
+    const token = await authz.gatewayToken();
+    const before = (await authz.internal('/internal/changes?after=999999999', token)).body.seq as number;
+    const heard: unknown[] = [];
+    await authz.pubsub.subscribe(PERMISSIONS_CHANGED_CHANNEL, (m) => heard.push(m));
+    const user = randomUUID();
+    const readerId = await roleId('reader');
+    await grant(admin, { userId: user, roleId: readerId });
+    const changes = await authz.internal(`/internal/changes?after=${before}`, token);
+    expect(changes.body.userIds).toEqual([user]);
+    await new Promise((r) => setTimeout(r, 20));
+    expect(heard).toEqual([{ seq: changes.body.seq, userIds: [user] }]);
+    const effective = await authz.internal('/internal/effective-permissions', token, { userId: user });
+    expect(effective.body).toMatchObject({ admin: false, permissions: ['identity.user.read'], seq: changes.body.seq });
+    // A role's permissions changing can affect anyone: the change says so.
+    await authz.call('mutation($input: SetRolePermissionsInput!) { setRolePermissions(input: $input) { id } }', {
+      caller: admin,
+      variables: { input: { roleId: readerId, permissions: ['identity.user.read', 'identity.user.manage'] } },
+    });
+    expect((await authz.internal(`/internal/changes?after=${changes.body.seq}`, token)).body.userIds).toBeNull();
+  });
+
+  it('refuses internal routes without the right token', async () => {
+    expect((await authz.internal('/internal/changes?after=0', null)).status).toBe(401);
+    expect((await authz.internal('/internal/effective-permissions', await authz.serviceToken(), { userId: randomUUID() })).status).toBe(401);
+    expect((await authz.internal('/internal/effective-permissions', await authz.gatewayToken(), { userId: 'nope' })).status).toBe(400);
+  });
+});
+
+describe('access map', () => {
+  it('says for each protected coordinate whether the caller has it and what is missing', async () => {
+    const query = '{ accessMap { coordinate allowed missing } }';
+    const anonymous = await authz.call<{ accessMap: { coordinate: string; allowed: boolean; missing: string[] }[] }>(query);
+    expect(anonymous.body.data!.accessMap).toEqual([
+      { coordinate: 'Query.users', allowed: false, missing: ['identity.user.read'] },
+      { coordinate: 'Mutation.disableTotp', allowed: false, missing: ['authenticated', 'policy:mfa'] },
+    ]);
+    const reader = await authz.call<{ accessMap: { allowed: boolean }[] }>(query, {
+      caller: { ...userCaller(['identity.user.read']), policies: ['mfa'] },
+    });
+    expect(reader.body.data!.accessMap.map((e) => e.allowed)).toEqual([true, true]);
+  });
+});

@@ -1,0 +1,42 @@
+// Authz subgraph start-up, in order: env, logger, database, app, listen.
+import 'reflect-metadata';
+import { createInternalTokenVerifier, createServiceTokenVerifier } from '@citadel/kit/auth';
+import { createOrm } from '@citadel/kit/db';
+import { createLogger } from '@citadel/kit/logger';
+import { createPubSub } from '@citadel/kit/pubsub';
+import { listenOrExit, onShutdownSignal } from '@citadel/kit/server';
+import { createAuthzApp } from './app';
+import { env } from './env';
+import { database, SUBGRAPH_NAME } from './schema';
+
+async function main(): Promise<void> {
+  const logger = createLogger(SUBGRAPH_NAME, env.LOG_LEVEL);
+  const orm = await createOrm({ url: env.DATABASE_URL, logger, ...database });
+  const { server } = await createAuthzApp({
+    orm,
+    logger,
+    pubsub: createPubSub(env.REDIS_URL, logger),
+    introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
+    accessMapPath: env.ACCESS_MAP_PATH,
+    verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: env.INTERNAL_JWKS_URL }),
+    verifyServiceToken: createServiceTokenVerifier({ audience: SUBGRAPH_NAME, services: serviceKeySets(env.SERVICE_JWKS_URLS) }),
+  });
+  onShutdownSignal(logger, server.close);
+  await listenOrExit(server, { host: env.AUTHZ_HOST, port: env.AUTHZ_PORT, setting: 'AUTHZ_PORT' }, logger, () => orm.close());
+}
+
+/** `identity=http://…/jwks.json` pairs into a map; a malformed pair is a start-up error. */
+function serviceKeySets(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`SERVICE_JWKS_URLS: "${pair}" is not name=url`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`authz failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
