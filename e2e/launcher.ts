@@ -82,3 +82,39 @@ export async function launch(options: LaunchOptions = {}): Promise<Platform> {
     },
   };
 }
+
+export interface ExtraGateway {
+  url: string;
+  stop(): void;
+}
+
+/** A second gateway process beside a launched platform (same gateway key, same subgraphs). */
+export async function startExtraGateway(platform: Platform, env: Record<string, string | undefined> = {}): Promise<ExtraGateway> {
+  const port = await freePort();
+  const identity = platform.identityUrl;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
+    cwd: REPO_ROOT,
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      GATEWAY_PORT: String(port),
+      KEYS_DIR: join(platform.dataDir, 'keys'), // gateway nodes share the gateway key
+      IDENTITY_URL: identity,
+      IDENTITY_JWKS_URL: `${identity}/.well-known/jwks.json`,
+      SUBGRAPH_IDENTITY_URL: `${identity}/graphql`,
+      AUTHZ_URL: platform.authzUrl,
+      SUBGRAPH_AUTHZ_URL: `${platform.authzUrl}/graphql`,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+  });
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false)) {
+      return { url: `http://127.0.0.1:${port}/graphql`, stop: () => child.kill('SIGTERM') };
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('extra gateway did not become ready');
+}

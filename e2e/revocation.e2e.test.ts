@@ -1,14 +1,10 @@
 // Threat: a stolen access token outlives the session it belongs to. After logoutEverywhere, every
 // gateway node must refuse the session's tokens within 5 s, though they have not expired.
-import { spawn, type ChildProcess } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '@citadel/kit/paths';
-import { freePort } from '@citadel/kit/testing/ports';
 import { errorCode, graphqlRequest } from '@citadel/kit/testing/graphql-client';
 import { createClient, type Client } from 'graphql-ws';
 import WebSocket from 'ws';
-import { launch, type Platform } from './launcher';
+import { launch, startExtraGateway, type ExtraGateway, type Platform } from './launcher';
 
 const REDIS_URL = process.env.REDIS_URL;
 if (!REDIS_URL) console.warn('two-gateway revocation test not run: REDIS_URL is not set (CI sets it)');
@@ -84,39 +80,17 @@ describe('revocation without Redis (the single-node default: gateways poll ident
 
 describe.skipIf(!REDIS_URL)('revocation with Redis and two gateway processes', () => {
   let platform: Platform;
-  let second: ChildProcess;
+  let second: ExtraGateway;
   let secondGql: string;
 
   beforeAll(async () => {
     // Polling every 10 minutes: only the Redis message can make the 5 s bound.
     platform = await launch({ env: { REDIS_URL, REVOCATION_POLL_MS: '600000' } });
-    const port = await freePort();
-    const identity = platform.identityUrl;
-    second = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
-      cwd: REPO_ROOT,
-      stdio: 'ignore',
-      env: {
-        ...process.env,
-        GATEWAY_PORT: String(port),
-        KEYS_DIR: join(platform.dataDir, 'keys'), // gateway nodes share the gateway key
-        IDENTITY_URL: identity,
-        IDENTITY_JWKS_URL: `${identity}/.well-known/jwks.json`,
-        SUBGRAPH_IDENTITY_URL: `${identity}/graphql`,
-        REDIS_URL,
-        REVOCATION_POLL_MS: '600000',
-        LOG_LEVEL: 'warn',
-      },
-    });
-    secondGql = `http://127.0.0.1:${port}/graphql`;
-    const deadline = Date.now() + 60_000;
-    while (Date.now() < deadline) {
-      if (await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false)) return;
-      await new Promise((r) => setTimeout(r, 200));
-    }
-    throw new Error('second gateway did not become ready');
+    second = await startExtraGateway(platform, { REDIS_URL, REVOCATION_POLL_MS: '600000' });
+    secondGql = second.url;
   });
   afterAll(async () => {
-    second?.kill('SIGTERM');
+    second?.stop();
     await platform?.stop();
   });
 

@@ -1,4 +1,4 @@
-// `npm run compose`: writes schema/<subgraph>.graphql, schema/supergraph.graphql, schema/api.graphql.
+// `npm run compose`: writes schema/<subgraph>.graphql, supergraph.graphql, api.graphql and access-map.json.
 import { writeFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import { REPO_ROOT } from '@citadel/kit/paths';

@@ -45,7 +45,7 @@ beforeAll(async () => {
 
 describe('access token verification', () => {
   it('turns a valid token into its user and session', async () => {
-    expect(await verify(`Bearer ${await sign(key)}`)).toEqual({ userId: 'u-1', sessionId: 's-1', permissions: [], expiresAt: expect.any(Number) });
+    expect(await verify(`Bearer ${await sign(key)}`)).toEqual({ userId: 'u-1', sessionId: 's-1', permissions: [], policies: [], expiresAt: expect.any(Number) });
   });
 
   it('treats no Authorization header as anonymous', async () => {

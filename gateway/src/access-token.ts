@@ -2,6 +2,7 @@
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
 import { ANONYMOUS, type Caller } from '@citadel/kit/auth';
 import { HttpError } from '@citadel/kit/http';
+import { POLICIES } from '@citadel/kit/permissions';
 
 /** A caller plus when their token stops being valid (ms since epoch; null when anonymous). */
 export type VerifiedCaller = Caller & { expiresAt: number | null };
@@ -41,7 +42,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
       if (sessionId && options.isRevoked?.(sessionId)) {
         throw unauthenticated('SESSION_REVOKED', 'This session has ended; sign in again');
       }
-      return { userId: String(payload.sub), sessionId, permissions: [], expiresAt: payload.exp! * 1000 };
+      // Permissions are filled in from authz afterwards; policies come from the session itself.
+      return { userId: String(payload.sub), sessionId, permissions: [], policies: sessionPolicies(payload as { amr?: unknown; email_verified?: unknown }), expiresAt: payload.exp! * 1000 };
     } catch (error) {
       if (error instanceof HttpError) throw error;
       if (error instanceof errors.JWTExpired) throw unauthenticated('TOKEN_EXPIRED', 'Access token has expired');
@@ -52,6 +54,14 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
       throw error;
     }
   };
+}
+
+/** `mfa` when the session passed a second factor, `verified` when the address is verified. */
+export function sessionPolicies(payload: { amr?: unknown; email_verified?: unknown }): string[] {
+  const policies: string[] = [];
+  if (Array.isArray(payload.amr) && payload.amr.includes('otp')) policies.push(POLICIES.mfa);
+  if (payload.email_verified === true) policies.push(POLICIES.verified);
+  return policies;
 }
 
 function unauthenticated(reason: string, message: string): HttpError {

@@ -18,6 +18,9 @@ import { serveExplorer, wantsHtml } from './explorer';
 import { operationLimitsRule } from './limits';
 import { RevokedSessions } from './revoked-sessions';
 import { SubgraphSource } from './subgraph-source';
+import { UserPermissions } from './user-permissions';
+import { AuthorizingGateway } from './authorizing-gateway';
+import { Counter } from 'prom-client';
 import { supergraphFromFile } from './supergraph';
 import { attachGraphqlWs } from './websocket';
 
@@ -40,6 +43,20 @@ async function main(): Promise<void> {
     retainMs: env.ACCESS_TOKEN_MAX_AGE_SECONDS * 1000,
   });
   await revoked.start();
+  const userPermissions = new UserPermissions({
+    authzUrl: env.AUTHZ_URL,
+    minter,
+    pubsub,
+    logger,
+    pollMs: env.PERMISSIONS_POLL_MS,
+  });
+  await userPermissions.start();
+  const denials = new Counter({
+    name: 'citadel_authorization_denied_total',
+    help: 'Fields and types removed or refused by authorization, by schema coordinate',
+    labelNames: ['coordinate'] as const,
+    registers: [],
+  });
   const verifyAccessToken = createAccessTokenVerifier({
     jwks: env.IDENTITY_JWKS_URL,
     issuer: env.JWT_ISSUER,
@@ -48,11 +65,14 @@ async function main(): Promise<void> {
     isRevoked: (sid) => revoked.isRevoked(sid),
   });
 
-  const gateway = new ApolloGateway({
-    supergraphSdl: supergraphFromFile(env.SUPERGRAPH_PATH, logger),
-    buildService: ({ name, url }) => new SubgraphSource(name, env.subgraphUrls[name] ?? url ?? '', minter),
-    logger,
-  });
+  const gateway = new AuthorizingGateway(
+    new ApolloGateway({
+      supergraphSdl: supergraphFromFile(env.SUPERGRAPH_PATH, logger),
+      buildService: ({ name, url }) => new SubgraphSource(name, env.subgraphUrls[name] ?? url ?? '', minter),
+      logger,
+    }),
+    { mode: env.AUTHORIZATION_MODE, denials },
+  );
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: env.introspection,
@@ -74,6 +94,10 @@ async function main(): Promise<void> {
     return { caller, client: clientInfo(req, env.TRUSTED_PROXY_HOPS), requestId: scope.requestId, logger: requestLogger };
   });
 
+  /** The caller's global permissions from authz (cached on this node), the scopes of @requiresScopes. */
+  const withPermissions = async <C extends Caller>(caller: C): Promise<C> =>
+    caller.userId ? { ...caller, permissions: await userPermissions.get(caller.userId) } : caller;
+
   const server = createServiceServer({
     service: 'gateway',
     logger,
@@ -86,25 +110,28 @@ async function main(): Promise<void> {
       },
       '/graphql': async (req, res, scope) => {
         if (env.EXPLORER && wantsHtml(req)) return serveExplorer(req, res);
-        callers.set(req, await verifyAccessToken(req.headers.authorization));
+        callers.set(req, await withPermissions(await verifyAccessToken(req.headers.authorization)));
         await handle(req, res, scope);
       },
       '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, key.jwks),
     },
-    // apollo.start() above resolved only once the supergraph loaded; revocations must be read too.
-    ready: async () => revoked.ready,
+    // apollo.start() above resolved only once the supergraph loaded; revocations and permission changes must be read too.
+    ready: async () => revoked.ready && userPermissions.ready,
     beforeDrain: () => websocket.close(),
     onClose: async () => {
       await apollo.stop();
       await revoked.stop();
+      await userPermissions.stop();
       await pubsub.close();
     },
   });
+  server.metrics.registry.registerMetric(denials);
   const websocket = attachGraphqlWs({
     http: server.http,
     path: '/graphql',
     apollo,
     verifyAccessToken,
+    withPermissions,
     trustedProxyHops: env.TRUSTED_PROXY_HOPS,
     isRevoked: (sid) => revoked.isRevoked(sid),
     logger,

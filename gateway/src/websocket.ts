@@ -17,6 +17,8 @@ export interface GraphqlWsOptions {
   path: string;
   apollo: ApolloServer<GatewayContext>;
   verifyAccessToken: (authorization: string | undefined) => Promise<VerifiedCaller>;
+  /** Fills in the caller's current permissions; run per operation, since grants change under an open socket. */
+  withPermissions: (caller: VerifiedCaller) => Promise<VerifiedCaller>;
   trustedProxyHops: number;
   /** Checked at every operation, since a socket outlives the session it was opened with. */
   isRevoked: (sessionId: string) => boolean;
@@ -43,9 +45,10 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
       variables?: Record<string, unknown>;
       operationName?: string;
     };
+    const caller = await options.withPermissions(context.caller as VerifiedCaller);
     const response = await options.apollo.executeOperation(
       { query, ...(variables ? { variables } : {}), ...(operationName ? { operationName } : {}) },
-      { contextValue: context },
+      { contextValue: { ...context, caller } },
     );
     if (response.body.kind !== 'single') {
       return { errors: [new GraphQLError('Incremental delivery is not supported over WebSocket')] };

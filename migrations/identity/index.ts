@@ -4,6 +4,7 @@ import { Migration20261124010000_sessions } from './Migration20261124010000_sess
 import { Migration20261124020000_email_tokens } from './Migration20261124020000_email_tokens';
 import { Migration20261124030000_mfa } from './Migration20261124030000_mfa';
 import { Migration20261124040000_successor_nonce } from './Migration20261124040000_successor_nonce';
+import { Migration20261124050000_user_disabled } from './Migration20261124050000_user_disabled';
 
 export const identityMigrations = [
   { name: 'Migration20261124000000_init', class: Migration20261124000000_init },
@@ -11,4 +12,5 @@ export const identityMigrations = [
   { name: 'Migration20261124020000_email_tokens', class: Migration20261124020000_email_tokens },
   { name: 'Migration20261124030000_mfa', class: Migration20261124030000_mfa },
   { name: 'Migration20261124040000_successor_nonce', class: Migration20261124040000_successor_nonce },
+  { name: 'Migration20261124050000_user_disabled', class: Migration20261124050000_user_disabled },
 ];

@@ -9,6 +9,7 @@ import { apolloHandler } from './apollo-http';
 import { CLIENT_IP_HEADER, CLIENT_UA_HEADER, InternalTokenError, type Caller, type ClientInfo } from './auth';
 import type { Orm } from './db';
 import { errorLoggingPlugin, formatError } from './errors';
+import { subgraphAuthorizationPlugin } from './subgraph-authorization';
 import { sendJsonError } from './http';
 import type { RequestScope, RouteHandler } from './server';
 
@@ -41,7 +42,12 @@ export async function createSubgraphEndpoint<TContext extends SubgraphContext>(
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     formatError,
-    plugins: [ApolloServerPluginLandingPageDisabled(), ApolloServerPluginInlineTraceDisabled(), errorLoggingPlugin()],
+    plugins: [
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      errorLoggingPlugin(),
+      subgraphAuthorizationPlugin(options.schema),
+    ],
   });
   await apollo.start();
   const callers = new WeakMap<IncomingMessage, Caller>();

@@ -43,7 +43,7 @@ async function permissionsOf(userId: string, scope = 'global'): Promise<string[]
   return res.body.data!._entities[0]!.permissions;
 }
 
-const admin = userCaller(ALL);
+const admin = { ...userCaller(ALL), policies: ['verified'] };
 
 describe('permission catalogue', () => {
   it('registers a service catalogue idempotently and lists it', async () => {
@@ -103,7 +103,7 @@ describe('roles', () => {
   it('refuses unknown permissions and permissions the actor does not hold', async () => {
     const unknown = await authz.call('mutation { createRole(input: { name: "x1", permissions: ["identity.nothing.here"] }) { id } }', { caller: admin });
     expect(errorCode(unknown)).toBe('UNKNOWN_PERMISSION');
-    const roleManager = userCaller(['authz.role.manage']);
+    const roleManager = { ...userCaller(['authz.role.manage']), policies: ['verified'] };
     const escalate = await authz.call('mutation { createRole(input: { name: "x2", permissions: ["identity.user.manage"] }) { id } }', {
       caller: roleManager,
     });
@@ -140,7 +140,7 @@ describe('grants and scopes', () => {
   });
 
   it('only hands out roles whose permissions the actor holds, and never the user role', async () => {
-    const grantManager = userCaller(['authz.grant.manage']);
+    const grantManager = { ...userCaller(['authz.grant.manage']), policies: ['verified'] };
     const adminRole = await roleId('admin');
     expect(errorCode(await grant(grantManager, { userId: grantManager.userId!, roleId: adminRole }))).toBe('FORBIDDEN');
     expect(errorCode(await grant(admin, { userId: randomUUID(), roleId: await roleId('user') }))).toBe('BUILT_IN_ROLE');
@@ -211,5 +211,22 @@ describe('access map', () => {
       caller: { ...userCaller(['identity.user.read']), policies: ['mfa'] },
     });
     expect(reader.body.data!.accessMap.map((e) => e.allowed)).toEqual([true, true]);
+  });
+});
+
+describe('defense in depth: the subgraph enforces the directives itself', () => {
+  // Threat: a gateway bug, or a leaked internal token, lets a request through with a protected
+  // field the caller may not use. The subgraph reads the same directives and refuses it.
+  it('refuses a protected mutation to a valid internal token that lacks the permission or the policy', async () => {
+    const mutation = 'mutation { createRole(input: { name: "sneaky" }) { id } }';
+    const withoutPermission = await authz.call(mutation, { caller: { ...userCaller([]), policies: ['verified'] } });
+    expect(errorCode(withoutPermission)).toBe('UNAUTHORIZED_FIELD_OR_TYPE');
+    expect(withoutPermission.body.data ?? null).toBeNull();
+    const unverified = await authz.call(mutation, { caller: userCaller(['authz.role.manage']) });
+    expect(errorCode(unverified)).toBe('UNAUTHORIZED_FIELD_OR_TYPE');
+    const anonymous = await authz.call('{ roles { id } }');
+    expect(errorCode(anonymous)).toBe('UNAUTHORIZED_FIELD_OR_TYPE');
+    const roles = await authz.call<{ roles: { name: string }[] }>('{ roles { name } }', { caller: userCaller() });
+    expect(roles.body.data!.roles.map((r) => r.name)).not.toContain('sneaky');
   });
 });

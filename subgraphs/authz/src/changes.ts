@@ -30,9 +30,8 @@ export class ChangeLog {
 
   /** Records a change inside the caller's transaction; returns what to announce after commit. */
   async record(em: EntityManager, userIds: string[] | null): Promise<PermissionsChanged> {
-    const conn = em.getConnection();
     const values = userIds && userIds.length > 0 ? userIds : [null];
-    const rows = await conn.execute<{ seq: string }[]>(
+    const rows = await em.execute<{ seq: string }[]>(
       `insert into "authz"."changes" ("user_id") values ${values.map(() => '(?::uuid)').join(', ')} returning "seq"`,
       values,
     );
@@ -51,14 +50,13 @@ export class ChangeLog {
 
   /** What changed after `after`. A cursor older than what is kept answers "anyone". */
   async since(em: EntityManager, after: number): Promise<ChangesPage> {
-    const conn = em.getConnection();
-    const [bounds] = await conn.execute<{ min: string | null; max: string | null }[]>(
+    const [bounds] = await em.execute<{ min: string | null; max: string | null }[]>(
       `select min("seq") as "min", max("seq") as "max" from "authz"."changes"`,
     );
     const max = Number(bounds?.max ?? 0);
     if (after >= max) return { seq: max, userIds: [] };
     if (after < Number(bounds?.min ?? 0) - 1) return { seq: max, userIds: null };
-    const rows = await conn.execute<{ user_id: string | null }[]>(
+    const rows = await em.execute<{ user_id: string | null }[]>(
       `select distinct "user_id" from "authz"."changes" where "seq" > ? and "seq" <= ? limit ${MAX_USERS + 1}`,
       [after, max],
     );
@@ -68,7 +66,7 @@ export class ChangeLog {
 
   /** Drops rows older than a gateway could still need. */
   async prune(em: EntityManager): Promise<void> {
-    await em.getConnection().execute(
+    await em.execute(
       `delete from "authz"."changes" where "created_at" < now() - interval '${KEEP_DAYS} days'
          and "seq" < (select max("seq") from "authz"."changes")`,
     );

@@ -11,8 +11,7 @@ export interface Effective {
 
 export class EffectivePermissions {
   async forUser(em: EntityManager, userId: string, scope: string = GLOBAL_SCOPE): Promise<Effective> {
-    const conn = em.getConnection();
-    const rows = await conn.execute<{ name: string; permissions: string[] }[]>(
+    const rows = await em.execute<{ name: string; permissions: string[] }[]>(
       `select r."name", r."permissions" from "authz"."roles" r
         where r."name" = ?
            or r."id" in (select g."role_id" from "authz"."grants" g where g."user_id" = ? and g."scope" in (?, ?))`,
@@ -24,7 +23,7 @@ export class EffectivePermissions {
 
   /** Every registered permission code, sorted. */
   async all(em: EntityManager): Promise<string[]> {
-    const rows = await em.getConnection().execute<{ code: string }[]>(`select "code" from "authz"."permissions" order by "code"`);
+    const rows = await em.execute<{ code: string }[]>(`select "code" from "authz"."permissions" order by "code"`);
     return rows.map((r) => r.code);
   }
 }

@@ -13,6 +13,8 @@ export const IDENTITY_ERRORS = {
   INVALID_MFA_CODE: 'INVALID_MFA_CODE',
   INVALID_MFA_CHALLENGE: 'INVALID_MFA_CHALLENGE',
   REAUTHENTICATION_REQUIRED: 'REAUTHENTICATION_REQUIRED',
+  ACCOUNT_DISABLED: 'ACCOUNT_DISABLED',
+  CANNOT_DISABLE_SELF: 'CANNOT_DISABLE_SELF',
   INVALID_EMAIL: 'BAD_USER_INPUT',
 } as const;
 
@@ -37,3 +39,7 @@ export const invalidMfaChallenge = () =>
   new AppError(IDENTITY_ERRORS.INVALID_MFA_CHALLENGE, 'The sign-in challenge is invalid, expired or out of attempts; sign in again');
 export const reauthenticationRequired = () =>
   new AppError(IDENTITY_ERRORS.REAUTHENTICATION_REQUIRED, 'Sign in again to change two-factor settings');
+/** Only after the right password (or second factor): a wrong one stays INVALID_CREDENTIALS. */
+export const accountDisabled = () => new AppError(IDENTITY_ERRORS.ACCOUNT_DISABLED, 'This account is disabled');
+export const cannotDisableSelf = () =>
+  new AppError(IDENTITY_ERRORS.CANNOT_DISABLE_SELF, 'You cannot disable your own account; ask another administrator');

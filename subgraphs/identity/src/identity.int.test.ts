@@ -113,7 +113,7 @@ describe('login', () => {
   it('resolves me for the signed-in caller and refuses an anonymous one', async () => {
     const user = await seed.user();
     const sid = (await jwtVerify(user.accessToken, createLocalJWKSet(identity.identityKey.jwks))).payload.sid as string;
-    const me = await identity.call('{ me { id email } }', { caller: { userId: user.id, sessionId: sid, permissions: [] } });
+    const me = await identity.call('{ me { id email } }', { caller: { userId: user.id, sessionId: sid, permissions: [], policies: [] } });
     expect(me.body.data).toEqual({ me: { id: user.id, email: user.email } });
     expect(errorCode(await identity.call('{ me { id } }'))).toBe('UNAUTHENTICATED');
   });
@@ -200,7 +200,7 @@ describe('refresh tokens', () => {
 describe('sessions', () => {
   const asUser = async (user: { id: string; accessToken: string }) => {
     const { payload } = await jwtVerify(user.accessToken, createLocalJWKSet(identity.identityKey.jwks));
-    return { userId: user.id, sessionId: payload.sid as string, permissions: [] };
+    return { userId: user.id, sessionId: payload.sid as string, permissions: [], policies: [] };
   };
 
   it('lists each sign-in with its user agent, IP and which one is current', async () => {

@@ -14,6 +14,8 @@ import type { AuthService } from './auth/auth.service';
 import { SessionResolver } from './auth/session.resolver';
 import type { SessionService } from './auth/session.service';
 import { RefreshTokenEntity, SessionEntity } from './auth/session.entity';
+import { UserAdminResolver } from './users/user-admin.resolver';
+import { UserAdminService } from './users/user-admin.service';
 import { UserEntity } from './users/user.entity';
 import { UserResolver, userReferenceResolvers } from './users/user.resolver';
 import type { UserService } from './users/user.service';
@@ -48,6 +50,8 @@ export function buildIdentitySchema(services: IdentityServices): Promise<GraphQL
   return buildFederatedSchema({
     resolvers: [
       new UserResolver(services.users),
+      // Built here from the session service, so app.ts needs no change to wire it.
+      new UserAdminResolver(new UserAdminService(services.sessions)),
       new AuthResolver(services.auth),
       new SessionResolver(services.sessions),
       new AccountResolver(services.account),

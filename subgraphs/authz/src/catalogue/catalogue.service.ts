@@ -15,18 +15,17 @@ export class CatalogueService {
   async register(em: EntityManager, catalogue: PermissionCatalogue): Promise<RegisterResult> {
     validate(catalogue);
     const result = await em.transactional(async (tx) => {
-      const conn = tx.getConnection();
-      // Replicas of one module may register at once; the lock makes "first registration" exact.
-      await conn.execute(`select pg_advisory_xact_lock(hashtext('authz.catalogue'))`);
+        // Replicas of one module may register at once; the lock makes "first registration" exact.
+      await tx.execute(`select pg_advisory_xact_lock(hashtext('authz.catalogue'))`);
       const codes = Object.keys(catalogue.permissions);
       const existing = new Set(
-        (await conn.execute<{ code: string }[]>(
+        (await tx.execute<{ code: string }[]>(
           `select "code" from "authz"."permissions" where "code" in (${codes.map(() => '?').join(', ') || 'null'})`,
           codes,
         )).map((r) => r.code),
       );
       for (const [code, description] of Object.entries(catalogue.permissions)) {
-        await conn.execute(
+        await tx.execute(
           `insert into "authz"."permissions" ("code", "module", "description") values (?, ?, ?)
            on conflict ("code") do update set "description" = excluded."description", "updated_at" = now()
            where "permissions"."description" <> excluded."description"`,
@@ -39,7 +38,7 @@ export class CatalogueService {
       for (const [role, roleCodes] of Object.entries(catalogue.roles)) {
         const fresh = roleCodes.filter((code) => !existing.has(code));
         if (fresh.length === 0) continue;
-        await conn.execute(
+        await tx.execute(
           `insert into "authz"."roles" ("id", "name", "description", "built_in", "permissions")
            values (gen_random_uuid(), ?, '', ?, ?::text[])
            on conflict ("name") do update set

@@ -1,5 +1,5 @@
 // Granting and revoking roles (guarded by `authz.grant.manage`), and User.roles / User.permissions.
-import { requiresScopes } from '@citadel/kit/permissions';
+import { policy, POLICIES, requiresScopes } from '@citadel/kit/permissions';
 import { Arg, Ctx, Directive, FieldResolver, Mutation, Resolver, Root } from 'type-graphql';
 import { forbidden } from '../authz.errors';
 import { requireActor, type AuthzContext } from '../authz.context';
@@ -21,12 +21,14 @@ export class GrantResolver {
 
   @Mutation(() => GrantType, { description: 'Gives a user a role. Granting a role held already returns the existing grant.' })
   @Directive(requiresScopes(MANAGE))
+  @Directive(policy(POLICIES.verified))
   async grantRole(@Arg('input', () => RoleGrantInput) input: RoleGrantInput, @Ctx() ctx: AuthzContext): Promise<GrantType> {
     return GrantType.from(await this.grants.grant(ctx.em, requireActor(ctx), input));
   }
 
   @Mutation(() => Boolean, { description: 'Takes a role away. False when the user did not hold it there.' })
   @Directive(requiresScopes(MANAGE))
+  @Directive(policy(POLICIES.verified))
   async revokeRole(@Arg('input', () => RoleGrantInput) input: RoleGrantInput, @Ctx() ctx: AuthzContext): Promise<boolean> {
     return this.grants.revoke(ctx.em, requireActor(ctx), input);
   }

@@ -52,7 +52,7 @@ export class GrantService {
       if (!grant) return null;
       if (role.name === BUILT_IN_ROLES.admin && scope === GLOBAL_SCOPE) {
         // Serialize admin revocations so two cannot each see the other's grant as remaining.
-        await tx.getConnection().execute(`select pg_advisory_xact_lock(hashtext('authz.last-admin'))`);
+        await tx.execute(`select pg_advisory_xact_lock(hashtext('authz.last-admin'))`);
         const admins = await tx.count(GrantEntity, { role, scope: GLOBAL_SCOPE });
         if (admins <= 1) throw lastAdmin();
       }

@@ -2,7 +2,7 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ClientInfo } from '@citadel/kit/auth';
-import { invalidCredentials, invalidRefreshToken } from '../identity.errors';
+import { accountDisabled, invalidCredentials, invalidRefreshToken } from '../identity.errors';
 import type { PasswordHasher } from '../passwords/password-hasher';
 import { MAX_PASSWORD_LENGTH } from '../passwords/password-policy';
 import { hashRefreshToken, newRefreshToken, signAccessToken, type AccessTokenSettings } from '../tokens/access-token';
@@ -48,6 +48,7 @@ export class AuthService {
   /**
    * Wrong password and unknown email take the same time, the same throttling and the same error.
    * The attempt is counted before the password is checked, so parallel guesses cannot pass the limit.
+   * A disabled account says so only after its right password, and its attempt stays counted.
    */
   async login(em: EntityManager, email: string, password: string, client: ClientInfo): Promise<AuthResult | MfaRequired> {
     const canonical = tryCanonical(email);
@@ -61,6 +62,7 @@ export class AuthService {
       await this.throttle.failed(attempt);
       throw invalidCredentials();
     }
+    if (user.disabledAt) throw accountDisabled();
     if (this.hasher.needsRehash(user.passwordHash)) {
       user.passwordHash = await this.hasher.hash(password);
       await em.flush();
@@ -83,25 +85,30 @@ export class AuthService {
     client: ClientInfo,
   ): Promise<AuthResult> {
     const user = await this.mfa.completeChallenge(em, challenge, proof.code, proof.recoveryCode);
+    // Disabled between the password and the code: the challenge is spent, no session starts.
+    if (user.disabledAt) throw accountDisabled();
     await this.throttle.clear(user.emailCanonical);
     return this.startSession(em, user, client, 'pwd otp');
   }
 
   /**
-   * Creates the session and its first refresh token. With `verifiedHash`, the account row is read
-   * `FOR SHARE` in the same transaction and must still hold the hash the password was checked
-   * against: a password reset or change racing this login either committed first (refused here)
-   * or waits for this commit and then ends the new session with the others.
+   * Creates the session and its first refresh token. The account row is read `FOR SHARE` in the
+   * same transaction: it must not be disabled, and with `verifiedHash` it must still hold the hash
+   * the password was checked against. A password reset or change, or a disableUser, racing this
+   * login either committed first (refused here) or waits for this commit and then ends the new
+   * session with the others.
    */
   private async startSession(em: EntityManager, user: User, client: ClientInfo, amr: string, verifiedHash?: string): Promise<AuthResult> {
     const refreshToken = newRefreshToken();
     const session = await em.transactional(async (tx) => {
-      if (verifiedHash !== undefined) {
-        const rows = await tx
-          .getConnection()
-          .execute<{ password_hash: string }[]>('select "password_hash" from "identity"."users" where "id" = ? for share', [user.id]);
-        if (rows[0]?.password_hash !== verifiedHash) throw invalidCredentials();
-      }
+      const [row] = await tx
+        .getConnection()
+        .execute<{ password_hash: string; disabled_at: Date | null }[]>(
+          'select "password_hash", "disabled_at" from "identity"."users" where "id" = ? for share',
+          [user.id],
+        );
+      if (!row || (verifiedHash !== undefined && row.password_hash !== verifiedHash)) throw invalidCredentials();
+      if (row.disabled_at !== null) throw accountDisabled();
       return this.createSession(tx, user, client, amr, refreshToken);
     });
     this.account.notifyIfNewAddress(em, user, client.ip);
@@ -137,7 +144,8 @@ export class AuthService {
       const now = new Date();
       const claimed = await tx.nativeUpdate(RefreshToken, { tokenHash, usedAt: null, expiresAt: { $gt: now } }, { usedAt: now });
       const stored = await tx.findOne(RefreshToken, { tokenHash }, { populate: ['session', 'session.user'] });
-      if (!stored || stored.session.revokedAt) return 'invalid' as const;
+      // A disabled account's sessions were ended; the check covers a refresh racing that ending.
+      if (!stored || stored.session.revokedAt || stored.session.user.disabledAt) return 'invalid' as const;
       successor = this.successorOf(token, stored.successorNonce);
       if (claimed === 1) {
         this.storeRefreshToken(tx, stored.session, successor, stored);

@@ -89,7 +89,7 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
     internalToken: (caller = ANONYMOUS) => minter.mint(caller, SUBGRAPH_NAME),
     callerFor: async (accessToken) => {
       const { payload } = await jwtVerify(accessToken, createLocalJWKSet(identityKey.jwks));
-      return { userId: String(payload.sub), sessionId: String(payload.sid), permissions: [] };
+      return { userId: String(payload.sub), sessionId: String(payload.sid), permissions: [], policies: [] };
     },
     call: async (query, options = {}) => {
       const token = await minter.mint(options.caller ?? ANONYMOUS, SUBGRAPH_NAME);

@@ -10,6 +10,8 @@ export class User {
   name!: string;
   passwordHash!: string;
   emailVerifiedAt: Date | null = null;
+  /** Set by an administrator: no sign-in, no refresh, every session ended. */
+  disabledAt: Date | null = null;
   createdAt: Date = new Date();
   updatedAt: Date = new Date();
 }
@@ -24,6 +26,7 @@ export const UserEntity = new EntitySchema<User>({
     name: { type: 'string', length: 200 },
     passwordHash: { type: 'string', length: 255, lazy: true },
     emailVerifiedAt: { type: 'Date', nullable: true },
+    disabledAt: { type: 'Date', nullable: true },
     createdAt: { type: 'Date', defaultRaw: 'now()' },
     updatedAt: { type: 'Date', defaultRaw: 'now()', onUpdate: () => new Date() },
   },

@@ -1,4 +1,4 @@
-// Inputs for account creation and login.
+// Inputs for account creation, login and the admin account list.
 import { Field, InputType } from 'type-graphql';
 
 @InputType()
@@ -20,4 +20,13 @@ export class LoginInput {
 
   @Field(() => String)
   password!: string;
+}
+
+@InputType('UserFilter')
+export class UserFilterInput {
+  @Field(() => String, { nullable: true, description: 'Case-insensitive substring of the email or the name.' })
+  search?: string | null;
+
+  @Field(() => Boolean, { nullable: true, description: 'Only disabled (true) or only enabled (false) accounts.' })
+  disabled?: boolean | null;
 }

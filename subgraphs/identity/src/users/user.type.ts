@@ -1,7 +1,9 @@
 // The public face of an account: no secret can reach it, since it is a class of its own.
 import { GraphQLDateTime } from 'graphql-scalars';
 import { Directive, Field, ID, ObjectType } from 'type-graphql';
+import { requiresScopes } from '@citadel/kit/permissions';
 import type { User } from './user.entity';
+import { USER_SCOPES } from './user.scopes';
 
 @ObjectType('User')
 @Directive('@key(fields: "id")')
@@ -21,6 +23,13 @@ export class UserType {
   @Field(() => GraphQLDateTime)
   createdAt!: Date;
 
+  @Field(() => Boolean, { description: 'An administrator disabled the account: it cannot sign in.' })
+  disabled!: boolean;
+
+  @Field(() => GraphQLDateTime, { nullable: true, description: 'When the account was disabled; administrators only.' })
+  @Directive(requiresScopes(USER_SCOPES.read))
+  disabledAt!: Date | null;
+
   static from(user: User): UserType {
     return Object.assign(new UserType(), {
       id: user.id,
@@ -28,6 +37,8 @@ export class UserType {
       emailVerified: user.emailVerifiedAt !== null,
       name: user.name,
       createdAt: user.createdAt,
+      disabled: user.disabledAt !== null,
+      disabledAt: user.disabledAt,
     });
   }
 }

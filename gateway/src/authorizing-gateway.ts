@@ -1,0 +1,132 @@
+// Field-level authorization around @apollo/gateway: Apollo Server talks to this object, which
+// filters each operation for its caller before the real gateway plans it, then puts the removed
+// fields back as null with an error, as Apollo Router does.
+import { createHash } from 'node:crypto';
+import type { ApolloGateway } from '@apollo/gateway';
+import type {
+  GatewayExecutionResult,
+  GatewayExecutor,
+  GatewayGraphQLRequestContext,
+  GatewayInterface,
+  GatewaySchemaLoadOrUpdateCallback,
+} from '@apollo/server-gateway-interface';
+import { buildASTSchema, GraphQLError, parse, print, type DocumentNode, type GraphQLSchema } from 'graphql';
+import type { Counter } from 'prom-client';
+import { filterOperation, restoreRemovedFields, type FilterResult } from './authorization';
+import type { GatewayContext } from './context';
+
+export type AuthorizationMode = 'filter' | 'reject';
+
+export interface AuthorizingGatewayOptions {
+  /** `filter` (default): unauthorized fields come back null with an error. `reject`: the whole operation is refused. */
+  mode: AuthorizationMode;
+  /** Counts denied coordinates; label `coordinate`. */
+  denials?: Counter<'coordinate'>;
+  /** Filter decisions kept, per (document, operation, permission set). */
+  cacheSize?: number;
+}
+
+interface Decision extends FilterResult {
+  /** The filtered document's hash: the plan cache key, so no plan is shared across different filterings. */
+  queryHash: string;
+}
+
+const UNAUTHORIZED = 'UNAUTHORIZED_FIELD_OR_TYPE';
+
+export class AuthorizingGateway implements GatewayInterface {
+  private schema: GraphQLSchema | undefined;
+  private readonly decisions = new Map<string, Decision>();
+  private readonly cacheSize: number;
+
+  constructor(
+    private readonly inner: ApolloGateway,
+    private readonly options: AuthorizingGatewayOptions,
+  ) {
+    this.cacheSize = options.cacheSize ?? 10_000;
+    // The planner's copy of the supergraph still carries the directive applications; only the
+    // `for: SECURITY` purpose was dropped. Registered before load() so the first schema is seen.
+    inner.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
+      this.schema = buildASTSchema(parse(coreSupergraphSdl), { assumeValidSDL: true });
+      this.decisions.clear();
+    });
+  }
+
+  onSchemaLoadOrUpdate(callback: GatewaySchemaLoadOrUpdateCallback) {
+    return this.inner.onSchemaLoadOrUpdate(callback);
+  }
+
+  async load(options: Parameters<GatewayInterface['load']>[0]) {
+    const { schema, executor } = await this.inner.load(options);
+    return { schema, executor: executor ? this.authorizing(executor) : null };
+  }
+
+  stop(): Promise<void> {
+    return this.inner.stop();
+  }
+
+  private authorizing(executor: GatewayExecutor): GatewayExecutor {
+    return async (requestContext) => {
+      const schema = this.schema;
+      const document = requestContext.document;
+      if (!schema || !document) return executor(requestContext);
+      const decision = this.decide(schema, requestContext);
+      if (decision.unauthorizedPaths.length === 0) return executor(requestContext);
+      for (const coordinate of decision.deniedCoordinates) this.options.denials?.inc({ coordinate });
+      const context = requestContext.context as unknown as GatewayContext;
+      context.logger?.info(
+        { denied: decision.deniedCoordinates, operationName: requestContext.operationName ?? null },
+        'fields removed by authorization',
+      );
+      if (this.options.mode === 'reject' || decision.unauthorizedPaths.includes('')) {
+        return { errors: decision.unauthorizedPaths.map(rejection) };
+      }
+      if (!decision.document) return this.restore(schema, requestContext, decision, { data: {} });
+      const filtered = { ...requestContext, document: decision.document, queryHash: decision.queryHash } as GatewayGraphQLRequestContext;
+      return this.restore(schema, requestContext, decision, await executor(filtered));
+    };
+  }
+
+  private restore(
+    schema: GraphQLSchema,
+    requestContext: GatewayGraphQLRequestContext,
+    decision: Decision,
+    result: GatewayExecutionResult,
+  ): GatewayExecutionResult {
+    const restored = restoreRemovedFields({
+      schema,
+      document: requestContext.document!,
+      operationName: requestContext.request.operationName ?? null,
+      removed: decision.removed,
+      data: result.data,
+    });
+    return { ...result, data: restored.data, errors: [...restored.errors, ...(result.errors ?? [])] };
+  }
+
+  private decide(schema: GraphQLSchema, requestContext: GatewayGraphQLRequestContext): Decision {
+    const caller = (requestContext.context as unknown as GatewayContext).caller;
+    const operationName = requestContext.request.operationName ?? null;
+    const key = `${requestContext.queryHash}\n${operationName ?? ''}\n${caller.userId ? 1 : 0}\n${caller.permissions.join(' ')}\n${caller.policies.join(' ')}`;
+    const cached = this.decisions.get(key);
+    if (cached) return cached;
+    const result = filterOperation({
+      schema,
+      document: requestContext.document as DocumentNode,
+      operationName,
+      caller: { authenticated: caller.userId !== null, scopes: caller.permissions, policies: caller.policies },
+    });
+    const decision: Decision = {
+      ...result,
+      queryHash:
+        result.document && result.document !== requestContext.document
+          ? createHash('sha256').update(print(result.document)).digest('hex')
+          : requestContext.queryHash,
+    };
+    if (this.decisions.size >= this.cacheSize) this.decisions.delete(this.decisions.keys().next().value!);
+    this.decisions.set(key, decision);
+    return decision;
+  }
+}
+
+function rejection(path: string): GraphQLError {
+  return new GraphQLError('Unauthorized field or type', { extensions: { code: UNAUTHORIZED, unauthorizedPath: path } });
+}

@@ -1,0 +1,56 @@
+// Defense in depth: a subgraph enforces its own @authenticated / @requiresScopes / @policy from the
+// caller in the internal token, so a gateway bug (or a request that reached the subgraph another
+// way) cannot read a protected field. The gateway has already removed what the caller may not see,
+// so anything left that fails here is refused as a whole.
+import type { ApolloServerPlugin } from '@apollo/server';
+import { buildASTSchema, GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { printSubgraphSchema } from '@apollo/subgraph';
+import { filterOperation } from './authorization/index';
+import { COMMON_ERRORS } from './errors';
+import type { SubgraphContext } from './subgraph';
+
+/**
+ * The subgraph's SDL as a plain schema: printSubgraphSchema keeps the `@link` imports and the
+ * directive applications that the filter reads.
+ */
+function authorizationSchema(schema: GraphQLSchema): GraphQLSchema {
+  return buildASTSchema(parse(printSubgraphSchema(schema)), { assumeValidSDL: true });
+}
+
+export function subgraphAuthorizationPlugin(schema: GraphQLSchema): ApolloServerPlugin<SubgraphContext> {
+  const authSchema = authorizationSchema(schema);
+  // Apollo caches parsed documents, so the same DocumentNode comes back for the same query.
+  const decisions = new WeakMap<DocumentNode, Map<string, readonly string[]>>();
+  const denied = (document: DocumentNode, operationName: string | null, context: SubgraphContext): readonly string[] => {
+    const { caller } = context;
+    const key = `${operationName ?? ''}\n${caller.userId ? 1 : 0}\n${caller.permissions.join(' ')}\n${caller.policies.join(' ')}`;
+    let byCaller = decisions.get(document);
+    const cached = byCaller?.get(key);
+    if (cached) return cached;
+    const result = filterOperation({
+      schema: authSchema,
+      document,
+      operationName,
+      caller: { authenticated: caller.userId !== null, scopes: caller.permissions, policies: caller.policies },
+    });
+    if (!byCaller) decisions.set(document, (byCaller = new Map()));
+    if (byCaller.size > 100) byCaller.clear();
+    byCaller.set(key, result.deniedCoordinates);
+    return result.deniedCoordinates;
+  };
+  return {
+    async requestDidStart() {
+      return {
+        async didResolveOperation({ document, operationName, contextValue }) {
+          const coordinates = denied(document, operationName ?? null, contextValue);
+          if (coordinates.length === 0) return;
+          contextValue.logger.warn({ denied: coordinates }, 'refused an operation with fields the caller may not use');
+          throw new GraphQLError('Unauthorized field or type', {
+            // 200: the gateway passes a subgraph's GraphQL errors on with their code.
+            extensions: { code: COMMON_ERRORS.UNAUTHORIZED_FIELD_OR_TYPE, coordinates, http: { status: 200 } },
+          });
+        },
+      };
+    },
+  };
+}

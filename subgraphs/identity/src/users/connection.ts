@@ -1,0 +1,107 @@
+// Relay connections: page types, page-size bounds and opaque cursors. Nothing here knows about
+// users, so it can move to the kit when a second subgraph lists things.
+import { badUserInput } from '@citadel/kit/errors';
+import { Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
+
+/** A page of `T`, before the nodes are mapped to their GraphQL type. */
+export interface Page<T> {
+  edges: { cursor: string; node: T }[];
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  totalCount: number;
+}
+
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_PAGE_SIZE = 100;
+/** Longer than any cursor this file makes; a bigger one is refused before it is decoded. */
+const MAX_CURSOR_LENGTH = 512;
+
+// Every subgraph that lists things returns a PageInfo: the same value type, so it is shareable.
+@ObjectType('PageInfo')
+@Directive('@shareable')
+export class PageInfoType {
+  @Field(() => Boolean)
+  hasNextPage!: boolean;
+
+  @Field(() => String, { nullable: true, description: 'Pass as `after` for the next page; null on an empty page.' })
+  endCursor!: string | null;
+}
+
+/**
+ * `XEdge`'s fields; extend as `@ObjectType('XEdge') class XEdge extends EdgeType(XType) {}`. The
+ * base class itself never reaches a schema: buildSchema emits only reachable (or orphaned) types.
+ */
+export function EdgeType<TNode extends object>(Node: ClassType<TNode>) {
+  @ObjectType()
+  abstract class Edge {
+    @Field(() => String)
+    cursor!: string;
+
+    @Field(() => Node)
+    node!: TNode;
+  }
+  return Edge;
+}
+
+/** `XConnection`'s fields; extend as `@ObjectType('XConnection') class XConnection extends ConnectionType(XEdge) {}`. */
+export function ConnectionType<TEdge extends object>(Edge: ClassType<TEdge>) {
+  @ObjectType()
+  abstract class Connection {
+    @Field(() => [Edge])
+    edges!: TEdge[];
+
+    @Field(() => PageInfoType)
+    pageInfo!: PageInfoType;
+
+    @Field(() => Int, { description: 'Items matching the filter, on every page.' })
+    totalCount!: number;
+  }
+  return Connection;
+}
+
+/** `first` when it is 1 to `max`, else BAD_USER_INPUT. */
+export function pageSize(first: number, max = MAX_PAGE_SIZE): number {
+  if (!Number.isInteger(first) || first < 1 || first > max) {
+    throw badUserInput(`\`first\` must be 1 to ${max}`, { field: 'first' });
+  }
+  return first;
+}
+
+/** An opaque cursor for a position key (typically the ordering columns of the last row). */
+export function encodeCursor(key: unknown): string {
+  return Buffer.from(JSON.stringify(key), 'utf8').toString('base64url');
+}
+
+/**
+ * The position key inside `cursor`. `parse` returns the key when the decoded value is one, or
+ * null; anything that is not a cursor this list made is BAD_USER_INPUT, never a database error.
+ */
+export function decodeCursor<K>(cursor: string, parse: (value: unknown) => K | null): K {
+  const invalid = () => badUserInput('`after` is not a cursor from this list', { field: 'after' });
+  if (cursor.length === 0 || cursor.length > MAX_CURSOR_LENGTH || !/^[A-Za-z0-9_-]+$/.test(cursor)) throw invalid();
+  let value: unknown;
+  try {
+    value = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw invalid();
+  }
+  const key = parse(value);
+  if (key === null) throw invalid();
+  return key;
+}
+
+/**
+ * The page from rows fetched with `limit: first + 1`: the extra row only says another page follows.
+ */
+export function toPage<R, T>(rows: R[], first: number, totalCount: number, cursorOf: (row: R) => string, nodeOf: (row: R) => T): Page<T> {
+  const edges = rows.slice(0, first).map((row) => ({ cursor: cursorOf(row), node: nodeOf(row) }));
+  return {
+    edges,
+    pageInfo: { hasNextPage: rows.length > first, endCursor: edges.at(-1)?.cursor ?? null },
+    totalCount,
+  };
+}
+
+/** The same page with each node mapped (an entity to its GraphQL type). */
+export function mapPage<T, U>(page: Page<T>, map: (node: T) => U): Page<U> {
+  return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: map(edge.node) })) };
+}

@@ -1,0 +1,124 @@
+// Account administration: list and read any account, disable and enable one. Who may do it is the
+// `@requiresScopes` on the fields (identity.permissions.ts), not this service's business.
+import { badUserInput, notFound } from '@citadel/kit/errors';
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import type { SessionService } from '../auth/session.service';
+import { cannotDisableSelf } from '../identity.errors';
+import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './connection';
+import { User } from './user.entity';
+import { UUID } from './user.loaders';
+
+export interface UserFilter {
+  /** Case-insensitive substring of the email or the name. */
+  search?: string | null | undefined;
+  disabled?: boolean | null | undefined;
+}
+
+export interface ListUsersQuery {
+  filter: UserFilter;
+  first: number;
+  after: string | null | undefined;
+}
+
+/** A position in (created_at, id) order; created_at to the microsecond, as Postgres holds it. */
+type Position = [createdAt: string, id: string];
+
+const MAX_SEARCH_LENGTH = 320;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+// The cursor's time as text with microseconds: a JS Date would cut it to milliseconds, and a page
+// boundary inside one millisecond would then repeat or skip rows.
+const POSITION_SQL = `to_char("created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export class UserAdminService {
+  constructor(private readonly sessions: SessionService) {}
+
+  /** Oldest first, by (createdAt, id): a keyset, so pages stay stable while accounts are added. */
+  async list(em: EntityManager, query: ListUsersQuery): Promise<Page<User>> {
+    const first = pageSize(query.first);
+    const where = whereClause(query.filter);
+    const after = query.after != null ? decodeCursor(query.after, parsePosition) : null;
+    const conditions = after ? [...where.conditions, `("created_at", "id") > (?::timestamptz, ?::uuid)`] : where.conditions;
+    const connection = em.getConnection();
+    const rows = await connection.execute<{ id: string; position: string }[]>(
+      `select "id", ${POSITION_SQL} as "position" from "identity"."users"
+        ${sqlWhere(conditions)} order by "created_at", "id" limit ?`,
+      [...where.params, ...(after ?? []), first + 1],
+    );
+    const [{ count }] = await connection.execute<[{ count: number }]>(
+      `select count(*)::int as "count" from "identity"."users" ${sqlWhere(where.conditions)}`,
+      where.params,
+    );
+    const users = rows.length ? await em.find(User, { id: { $in: rows.map((r) => r.id) } }) : [];
+    const byId = new Map(users.map((u) => [u.id, u]));
+    const page = toPage(rows, first, count, (row) => encodeCursor([row.position, row.id]), (row) => byId.get(row.id) ?? null);
+    // A row deleted between the two reads is left out; the page's end and hasNextPage still hold.
+    return { ...page, edges: page.edges.filter((edge): edge is { cursor: string; node: User } => edge.node !== null) };
+  }
+
+  /** The account, or null; a malformed id is BAD_USER_INPUT. */
+  find(em: EntityManager, id: string): Promise<User | null> {
+    return em.findOne(User, { id: validId(id) });
+  }
+
+  /**
+   * Marks the account disabled, then ends all its sessions (the gateways hear of it as of any
+   * revocation). The row lock orders this against a login's `FOR SHARE` re-check in
+   * AuthService.startSession: a racing login either sees the account disabled, or commits its
+   * session first and that session is ended here with the others. Disabling twice is harmless.
+   */
+  async disable(em: EntityManager, actorId: string | null, id: string): Promise<User> {
+    validId(id);
+    if (actorId === id) throw cannotDisableSelf();
+    const user = await em.transactional(async (tx) => {
+      const locked = await tx.findOne(User, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
+      if (!locked) throw notFound('No such user');
+      locked.disabledAt ??= new Date();
+      return locked;
+    });
+    await this.sessions.end(em, id, 'ACCOUNT_DISABLED');
+    return user;
+  }
+
+  /** Lets the account sign in again; its ended sessions stay ended. */
+  async enable(em: EntityManager, id: string): Promise<User> {
+    const user = await em.findOne(User, { id: validId(id) });
+    if (!user) throw notFound('No such user');
+    if (user.disabledAt) {
+      user.disabledAt = null;
+      await em.flush();
+    }
+    return user;
+  }
+}
+
+function validId(id: string): string {
+  if (!UUID.test(id)) throw badUserInput('`id` is not a valid user id', { field: 'id' });
+  return id;
+}
+
+function parsePosition(value: unknown): Position | null {
+  if (!Array.isArray(value) || value.length !== 2) return null;
+  const [createdAt, id] = value as unknown[];
+  if (typeof createdAt !== 'string' || typeof id !== 'string' || !TIMESTAMP.test(createdAt) || !UUID.test(id)) return null;
+  // The shape alone lets through 2026-02-30: round-tripping the millisecond part refuses it.
+  const millis = `${createdAt.slice(0, 23)}Z`;
+  const date = new Date(millis);
+  if (Number.isNaN(date.getTime()) || date.toISOString() !== millis) return null;
+  return [createdAt, id];
+}
+
+function whereClause(filter: UserFilter): { conditions: string[]; params: unknown[] } {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  const search = filter.search?.trim().normalize('NFC') ?? '';
+  if (search.length > MAX_SEARCH_LENGTH) throw badUserInput(`\`search\` must be at most ${MAX_SEARCH_LENGTH} characters`, { field: 'search' });
+  if (search) {
+    const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    conditions.push(`("email" ilike ? or "name" ilike ?)`);
+    params.push(pattern, pattern);
+  }
+  if (filter.disabled != null) conditions.push(filter.disabled ? `"disabled_at" is not null` : `"disabled_at" is null`);
+  return { conditions, params };
+}
+
+const sqlWhere = (conditions: string[]) => (conditions.length ? `where ${conditions.join(' and ')}` : '');
