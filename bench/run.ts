@@ -4,6 +4,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, rmSync } from 'node:fs';
 import { graphqlRequest } from '@citadel/kit/testing/graphql-client';
 import { launch, type Platform } from '../e2e/launcher';
+import { measureAuthorizationCost } from './authorization';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 100);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 1000);
@@ -16,7 +17,7 @@ const summary = (samples: number[]) => {
 
 async function timedLaunch(dataDir?: string): Promise<{ platform: Platform; seconds: number }> {
   const started = performance.now();
-  const platform = await launch({ env: { LOG_LEVEL: 'warn', LOGIN_MAX_ATTEMPTS_PER_IP: '1000000', REDIS_URL: undefined }, ...(dataDir ? { dataDir } : {}) });
+  const platform = await launch({ env: { LOG_LEVEL: 'warn', LOGIN_MAX_ATTEMPTS_PER_IP: '1000000', REDIS_URL: undefined, MAX_ALIASES: '100', MAX_ROOT_FIELDS: '100' }, ...(dataDir ? { dataDir } : {}) });
   return { platform, seconds: (performance.now() - started) / 1000 };
 }
 
@@ -105,6 +106,8 @@ try {
   const resets = await timedPairs('mutation($e: String!) { requestPasswordReset(email: $e) }', (e) => ({ e }));
   const [loginKnown, loginUnknown, resetKnown, resetUnknown] = [wrongLogins.known, wrongLogins.unknown, resets.known, resets.unknown];
 
+  const authorization = await measureAuthorizationCost(warm.platform, Number(process.env.BENCH_AUTHZ_QUERIES ?? 500));
+
   console.log(`start, cold (initdb + migrations + keys): ${cold.seconds.toFixed(1)} s`);
   console.log(`start, warm (existing data):             ${warm.seconds.toFixed(1)} s`);
   console.log(`login through the gateway (argon2id):    ${summary(logins)}`);
@@ -115,6 +118,9 @@ try {
   console.log(`reset request, known address:            ${summary(resetKnown)}`);
   console.log(`reset request, unknown address:          ${summary(resetUnknown)}`);
   console.log(`identity memory, 500 parallel logins:    RSS ${(rssBefore / 1024).toFixed(0)} MiB before, peak ${(peak / 1024).toFixed(0)} MiB; answers ${JSON.stringify(answers)}`);
+  console.log(`50 protected fields, enforcement on:     ${summary(authorization.on)}`);
+  console.log(`50 protected fields, enforcement off:    ${summary(authorization.off)}`);
+  console.log(`50 protected fields, all denied (nulls): ${summary(authorization.denied)}`);
 } finally {
   await warm.platform.stop();
   rmSync(cold.platform.dataDir, { recursive: true, force: true });

@@ -145,3 +145,12 @@ function signExpired(): Promise<string> {
     .setExpirationTime(past)
     .sign(key.privateKey);
 }
+
+describe('session policies for @policy', () => {
+  it('grants mfa only to a session started with a second factor, and verified only to a verified address', async () => {
+    expect((await verify(`Bearer ${await sign(key, { amr: ['pwd'], email_verified: false })}`)).policies).toEqual([]);
+    expect((await verify(`Bearer ${await sign(key, { amr: ['pwd', 'otp'], email_verified: true })}`)).policies).toEqual(['mfa', 'verified']);
+    // Claims of the wrong shape grant nothing.
+    expect((await verify(`Bearer ${await sign(key, { amr: 'pwd otp', email_verified: 'true' })}`)).policies).toEqual([]);
+  });
+});

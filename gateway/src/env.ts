@@ -15,7 +15,7 @@ const parsed = parseEnv({
   IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001'),
   AUTHZ_URL: z.string().url().default('http://127.0.0.1:4002'),
   PERMISSIONS_POLL_MS: z.coerce.number().int().min(100).max(3_600_000).default(500),
-  AUTHORIZATION_MODE: z.enum(['filter', 'reject']).default('filter'),
+  AUTHORIZATION_MODE: z.enum(['filter', 'reject', 'off']).default('filter'),
   REDIS_URL: z.string().url().optional(),
   REVOCATION_POLL_MS: z.coerce.number().int().min(100).max(3_600_000).default(2_000),
   ACCESS_TOKEN_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3_600),
