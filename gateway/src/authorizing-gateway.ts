@@ -98,8 +98,11 @@ export class AuthorizingGateway implements GatewayInterface {
       operationName: requestContext.request.operationName ?? null,
       removed: decision.removed,
       data: result.data,
+      variables: requestContext.request.variables,
     });
-    return { ...result, data: restored.data, errors: [...restored.errors, ...(result.errors ?? [])] };
+    const errors = [...restored.errors, ...(result.errors ?? [])];
+    // A response with no error carries no `errors` entry at all (GraphQL spec, "Response Format").
+    return { ...result, data: restored.data, errors: errors.length > 0 ? errors : undefined };
   }
 
   private decide(schema: GraphQLSchema, requestContext: GatewayGraphQLRequestContext): Decision {

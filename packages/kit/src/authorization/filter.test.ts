@@ -312,10 +312,12 @@ describe('filterOperation', () => {
     );
   });
 
-  it('leaves a client that uses the alias itself alone', () => {
+  it('asks under another alias when the client uses the alias itself, leaving its own selection as it is', () => {
     const query = `{ search { ${TYPENAME_ALIAS}: __typename ... on User { name email } } }`;
     const result = filterOperation({ schema, document: parse(query), caller: caller([]) });
-    expect(print(result.document!)).toBe(print(parse(`{ search { ${TYPENAME_ALIAS}: __typename ... on User { name } } }`)));
+    expect(print(result.document!)).toBe(
+      print(parse(`{ search { ${TYPENAME_ALIAS}: __typename ... on User { name } ${TYPENAME_ALIAS}_1: __typename } }`)),
+    );
   });
 
   it('accepts scopes and policies as sets', () => {

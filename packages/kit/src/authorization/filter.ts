@@ -30,7 +30,8 @@ import { extractRequirements, type AuthorizationRequirements, type Requirement }
 
 /**
  * Alias under which the filtered document asks for `__typename` in abstract selection sets, so
- * restoreRemovedFields can tell which fragments applied to each object.
+ * restoreRemovedFields can tell which fragments applied to each object. A document whose client
+ * uses it already gets the first free `__citadel_typename_<n>` instead (see typenameAlias).
  */
 export const TYPENAME_ALIAS = '__citadel_typename';
 
@@ -423,7 +424,7 @@ class FilterRun {
       collectDirectiveVariables(fragment.directives, variables);
       collectSelectionVariables(this.fragmentOutput(name)!, variables);
     }
-    const addTypename = !documentUsesTypenameAlias(this.document);
+    const typenameField = typenameFieldNode(typenameAlias(this.document));
     const definitions: DefinitionNode[] = [];
     for (const definition of this.document.definitions) {
       if (definition === operation) {
@@ -431,19 +432,19 @@ class FilterRun {
         definitions.push({
           ...operation,
           variableDefinitions,
-          selectionSet: addTypename ? this.withTypenameAlias(selectionSet, rootType) : selectionSet,
+          selectionSet: this.withTypenameAlias(selectionSet, rootType, typenameField),
         });
       } else if (definition.kind === Kind.FRAGMENT_DEFINITION && usedFragments.has(definition.name.value)) {
-        definitions.push(this.outputFragment(definition, addTypename));
+        definitions.push(this.outputFragment(definition, typenameField));
       }
     }
     return { ...this.document, definitions };
   }
 
-  private outputFragment(fragment: FragmentDefinitionNode, addTypename: boolean): FragmentDefinitionNode {
+  private outputFragment(fragment: FragmentDefinitionNode, typenameField: FieldNode): FragmentDefinitionNode {
     const filtered = this.fragmentOutput(fragment.name.value)!;
     const type = this.schema.getType(fragment.typeCondition.name.value);
-    const selectionSet = addTypename && isCompositeType(type) ? this.withTypenameAlias(filtered, type) : filtered;
+    const selectionSet = isCompositeType(type) ? this.withTypenameAlias(filtered, type, typenameField) : filtered;
     return selectionSet === fragment.selectionSet ? fragment : { ...fragment, selectionSet };
   }
 
@@ -477,46 +478,56 @@ class FilterRun {
    * Adds `__citadel_typename: __typename` to every abstract selection set that held fragments in
    * the original document, so restore knows which fragments applied to each returned object.
    */
-  private withTypenameAlias(selectionSet: SelectionSetNode, parentType: GraphQLCompositeType): SelectionSetNode {
+  private withTypenameAlias(selectionSet: SelectionSetNode, parentType: GraphQLCompositeType, typenameField: FieldNode): SelectionSetNode {
     const { selections } = selectionSet;
     let updated: SelectionNode[] | null = null;
     for (let i = 0; i < selections.length; i++) {
       const selection = selections[i]!;
-      const withAlias = this.selectionWithTypenameAlias(selection, parentType);
+      const withAlias = this.selectionWithTypenameAlias(selection, parentType, typenameField);
       if (withAlias !== selection) updated ??= selections.slice(0, i);
       updated?.push(withAlias);
     }
     const original = this.origin.get(selectionSet) ?? selectionSet;
-    if (isAbstractType(parentType) && hasFragments(original)) (updated ??= [...selections]).push(TYPENAME_FIELD);
+    if (isAbstractType(parentType) && hasFragments(original)) (updated ??= [...selections]).push(typenameField);
     if (!updated) return selectionSet;
     const result: SelectionSetNode = { ...selectionSet, selections: updated };
     this.origin.set(result, original);
     return result;
   }
 
-  private selectionWithTypenameAlias(selection: SelectionNode, parentType: GraphQLCompositeType): SelectionNode {
+  private selectionWithTypenameAlias(selection: SelectionNode, parentType: GraphQLCompositeType, typenameField: FieldNode): SelectionNode {
     if (selection.kind === Kind.FRAGMENT_SPREAD) return selection;
     if (selection.kind === Kind.INLINE_FRAGMENT) {
       const condition = selection.typeCondition?.name.value;
       const type = condition === undefined ? parentType : this.schema.getType(condition);
       if (!isCompositeType(type)) return selection;
-      const selectionSet = this.withTypenameAlias(selection.selectionSet, type);
+      const selectionSet = this.withTypenameAlias(selection.selectionSet, type, typenameField);
       return selectionSet === selection.selectionSet ? selection : { ...selection, selectionSet };
     }
     if (!selection.selectionSet || selection.name.value.startsWith('__')) return selection;
     const field = isObjectType(parentType) || isInterfaceType(parentType) ? parentType.getFields()[selection.name.value] : undefined;
     const type = field && getNamedType(field.type);
     if (!type || !isCompositeType(type)) return selection;
-    const selectionSet = this.withTypenameAlias(selection.selectionSet, type);
+    const selectionSet = this.withTypenameAlias(selection.selectionSet, type, typenameField);
     return selectionSet === selection.selectionSet ? selection : { ...selection, selectionSet };
   }
 }
 
-const TYPENAME_FIELD: FieldNode = Object.freeze({
-  kind: Kind.FIELD,
-  alias: Object.freeze({ kind: Kind.NAME, value: TYPENAME_ALIAS }),
-  name: Object.freeze({ kind: Kind.NAME, value: '__typename' }),
-});
+const typenameFields = new Map<string, FieldNode>();
+
+/** `<alias>: __typename`, one shared node per alias. */
+function typenameFieldNode(alias: string): FieldNode {
+  let field = typenameFields.get(alias);
+  if (!field) {
+    field = Object.freeze({
+      kind: Kind.FIELD,
+      alias: Object.freeze({ kind: Kind.NAME, value: alias }),
+      name: Object.freeze({ kind: Kind.NAME, value: '__typename' }),
+    });
+    typenameFields.set(alias, field);
+  }
+  return field;
+}
 
 function unchanged(document: DocumentNode): FilterResult {
   return { document, unauthorizedPaths: [], deniedCoordinates: [], removed: new Map() };
@@ -545,28 +556,34 @@ function hasFragments(selectionSet: SelectionSetNode): boolean {
   return selectionSet.selections.some((selection) => selection.kind !== Kind.FIELD);
 }
 
-const aliasUse = new WeakMap<DocumentNode, boolean>();
+const typenameAliases = new WeakMap<DocumentNode, string>();
 
-/** Whether the client itself uses the alias; then the filter must not add it (it would change their data). */
-export function documentUsesTypenameAlias(document: DocumentNode): boolean {
-  let uses = aliasUse.get(document);
-  if (uses === undefined) {
-    uses = document.definitions.some(
-      (definition) =>
-        (definition.kind === Kind.OPERATION_DEFINITION || definition.kind === Kind.FRAGMENT_DEFINITION) &&
-        selectionSetUsesAlias(definition.selectionSet),
-    );
-    aliasUse.set(document, uses);
+/**
+ * The alias the filter gives its `__typename` in this document: TYPENAME_ALIAS, or when the client
+ * uses that response key itself, the first `${TYPENAME_ALIAS}_<n>` it does not use. Never one of the
+ * client's own keys, so the runtime type it carries can always be trusted and never changes their data.
+ */
+export function typenameAlias(document: DocumentNode): string {
+  let alias = typenameAliases.get(document);
+  if (alias === undefined) {
+    const used = new Set<string>();
+    for (const definition of document.definitions) {
+      if (definition.kind === Kind.OPERATION_DEFINITION || definition.kind === Kind.FRAGMENT_DEFINITION) {
+        collectAliases(definition.selectionSet, used);
+      }
+    }
+    alias = TYPENAME_ALIAS;
+    for (let n = 1; used.has(alias); n++) alias = `${TYPENAME_ALIAS}_${n}`;
+    typenameAliases.set(document, alias);
   }
-  return uses;
+  return alias;
 }
 
-function selectionSetUsesAlias(selectionSet: SelectionSetNode): boolean {
-  return selectionSet.selections.some((selection) => {
-    if (selection.kind === Kind.FRAGMENT_SPREAD) return false;
-    if (selection.kind === Kind.FIELD && selection.alias?.value === TYPENAME_ALIAS) return true;
-    return selection.selectionSet !== undefined && selectionSetUsesAlias(selection.selectionSet);
-  });
+function collectAliases(selectionSet: SelectionSetNode, into: Set<string>): void {
+  for (const selection of selectionSet.selections) {
+    if (selection.kind === Kind.FIELD && selection.alias) into.add(selection.alias.value);
+    if (selection.kind !== Kind.FRAGMENT_SPREAD && selection.selectionSet) collectAliases(selection.selectionSet, into);
+  }
 }
 
 function collectSelectionVariables(selectionSet: SelectionSetNode, into: Set<string>): void {

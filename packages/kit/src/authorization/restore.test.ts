@@ -144,12 +144,29 @@ describe('restoreRemovedFields', () => {
     expect(errors).toMatchObject([{ path: ['node'], locations: [{ line: 1, column: 24 }] }]);
   });
 
-  it('applies only certain fragments when the client uses the alias itself and hides the runtime type', () => {
-    const { restored } = run(`{ search { ${TYPENAME_ALIAS}: __typename ... on SearchResult { ... on User { email } } } }`);
-    // The inner fragment on User cannot be told apart from others without the runtime type: left absent.
+  it('still knows the runtime type when the client uses the alias itself, even for another field', () => {
+    const { restored, errors } = run(`{ search { ${TYPENAME_ALIAS}: __typename ... on SearchResult { ... on User { email name } } } }`);
     expect(restored.data).toEqual({
-      search: [{ [TYPENAME_ALIAS]: 'User' }, { [TYPENAME_ALIAS]: 'Workspace' }, { [TYPENAME_ALIAS]: 'Audit' }, { [TYPENAME_ALIAS]: 'User' }],
+      search: [
+        { [TYPENAME_ALIAS]: 'User', email: null, name: 'name 1' },
+        { [TYPENAME_ALIAS]: 'Workspace' },
+        { [TYPENAME_ALIAS]: 'Audit' },
+        { [TYPENAME_ALIAS]: 'User', email: null, name: 'name 4' },
+      ],
     });
+    expect(errors).toMatchObject([{ path: ['search', 0, 'email'] }]);
+    const other = run(`{ search { ... on User { ${TYPENAME_ALIAS}: name email } } }`);
+    expect(other.restored.data).toEqual({ search: [{ [TYPENAME_ALIAS]: 'name 1', email: null }, {}, {}, { [TYPENAME_ALIAS]: 'name 4', email: null }] });
+  });
+
+  it('leaves out a removed field that @skip or @include leaves out', () => {
+    const query = 'query ($with: Boolean!) { user { id a: email @skip(if: true) b: email @include(if: $with) c: email @include(if: true) } }';
+    const document = parse(query);
+    const filtered = filterOperation({ schema, document, caller: nobody });
+    const executed = execute({ schema, document: filtered.document!, rootValue, variableValues: { with: false } }) as ExecutionResult;
+    const restored = restoreRemovedFields({ schema, document, removed: filtered.removed, data: executed.data, variables: { with: false } });
+    expect(restored.data).toEqual({ user: { id: '1', c: null } });
+    expect(restored.errors.map((error) => error.path)).toEqual([['user', 'c']]);
   });
 
   it('matches executing the original with the removed values as null', () => {

@@ -1,7 +1,11 @@
 // Puts the fields the filter removed back into an execution result as null with an error, as execution would.
 import {
+  getDirectiveValues,
   getOperationAST,
+  getVariableValues,
   GraphQLError,
+  GraphQLIncludeDirective,
+  GraphQLSkipDirective,
   isAbstractType,
   isInterfaceType,
   isLeafType,
@@ -18,9 +22,11 @@ import {
   type GraphQLObjectType,
   type GraphQLOutputType,
   type GraphQLSchema,
+  type OperationDefinitionNode,
+  type SelectionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { documentUsesTypenameAlias, TYPENAME_ALIAS, type FilterResult } from './filter';
+import { typenameAlias, type FilterResult } from './filter';
 
 export const UNAUTHORIZED_FIELD_OR_TYPE = 'UNAUTHORIZED_FIELD_OR_TYPE';
 const UNAUTHORIZED_MESSAGE = 'Unauthorized field or type';
@@ -33,6 +39,8 @@ export interface RestoreOptions {
   removed: FilterResult['removed'];
   /** The result of executing the filtered document; pass `{}` when the filter removed the whole operation. */
   data: Record<string, unknown> | null | undefined;
+  /** The request's variables, so a removed field that @skip/@include leaves out stays out. */
+  variables?: Readonly<Record<string, unknown>> | null;
 }
 
 export interface RestoreResult {
@@ -53,7 +61,7 @@ export function restoreRemovedFields(options: RestoreOptions): RestoreResult {
   const operation = getOperationAST(document, options.operationName);
   const rootType = operation && schema.getRootType(operation.operation);
   if (!operation || !rootType) return { data, errors: [] };
-  const restorer = new Restorer(schema, document, removed);
+  const restorer = new Restorer(schema, document, operation, removed, options.variables);
   const restored = restorer.completeObject(rootType, [{ selectionSet: operation.selectionSet, removedBy: null }], data, undefined);
   return { data: restored, errors: restorer.errors };
 }
@@ -83,8 +91,10 @@ const INVALID: unique symbol = Symbol('null in non-null position');
 class Restorer {
   readonly errors: GraphQLError[] = [];
   private readonly fragments = new Map<string, FragmentDefinitionNode>();
-  /** Only when the filter added the alias can it be trusted as the runtime type. */
-  private readonly typenameFromAlias: boolean;
+  /** The alias under which the filter asked for the runtime type (one the client does not use). */
+  private readonly typenameAlias: string;
+  /** Coerced variables for @skip/@include, on first need; null when they cannot be coerced (then every selection counts). */
+  private variableValues: Record<string, unknown> | null | undefined;
   private readonly collected = new WeakMap<readonly Source[], Map<string, CollectedFields>>();
   private readonly childSources = new WeakMap<Entry[], Source[]>();
   private readonly reportedPatterns = new Map<ASTNode, Set<string>>();
@@ -93,12 +103,14 @@ class Restorer {
   constructor(
     private readonly schema: GraphQLSchema,
     document: DocumentNode,
+    private readonly operation: OperationDefinitionNode,
     private readonly removed: FilterResult['removed'],
+    private readonly variables: Readonly<Record<string, unknown>> | null | undefined,
   ) {
     for (const definition of document.definitions) {
       if (definition.kind === Kind.FRAGMENT_DEFINITION) this.fragments.set(definition.name.value, definition);
     }
-    this.typenameFromAlias = !documentUsesTypenameAlias(document);
+    this.typenameAlias = typenameAlias(document);
   }
 
   /** Returns null when a non-null field of the object ended up null (the caller decides where that null goes). */
@@ -150,8 +162,7 @@ class Restorer {
 
   private runtimeType(staticType: GraphQLCompositeType, value: Record<string, unknown>): GraphQLObjectType | null {
     if (isObjectType(staticType)) return staticType;
-    if (!this.typenameFromAlias) return null;
-    const typename = value[TYPENAME_ALIAS];
+    const typename = value[this.typenameAlias];
     const type = typeof typename === 'string' ? this.schema.getType(typename) : undefined;
     return isObjectType(type) ? type : null;
   }
@@ -185,6 +196,7 @@ class Restorer {
     visiting: Set<string>,
   ): void {
     for (const selection of selectionSet.selections) {
+      if (!this.included(selection)) continue;
       const removedHere = removedBy ?? (this.removed.has(selection) ? selection : null);
       if (selection.kind === Kind.FIELD) {
         const key = selection.alias?.value ?? selection.name.value;
@@ -206,9 +218,26 @@ class Restorer {
     }
   }
 
+  /** @skip and @include as execution applies them: a selection they leave out is never put back. */
+  private included(selection: SelectionNode): boolean {
+    if (!selection.directives?.length) return true;
+    if (this.variableValues === undefined) {
+      const coerced = getVariableValues(this.schema, this.operation.variableDefinitions ?? [], this.variables ?? {});
+      this.variableValues = 'coerced' in coerced ? coerced.coerced : null;
+    }
+    const variableValues = this.variableValues;
+    if (!variableValues) return true;
+    try {
+      if (getDirectiveValues(GraphQLSkipDirective, selection, variableValues)?.['if'] === true) return false;
+      return getDirectiveValues(GraphQLIncludeDirective, selection, variableValues)?.['if'] !== false;
+    } catch {
+      return true;
+    }
+  }
+
   /**
-   * Without a runtime type (the client's own use of the alias hid it), only fragments that apply
-   * to every possible type are applied: conservative, they are certainly right.
+   * Without a runtime type (the filter added no alias there), only fragments that apply to every
+   * possible type are applied: conservative, they are certainly right.
    */
   private fragmentApplies(condition: string | undefined, staticType: GraphQLCompositeType, runtimeType: GraphQLObjectType | null): boolean {
     if (condition === undefined) return true;
