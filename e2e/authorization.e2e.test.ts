@@ -2,12 +2,16 @@
 // graph offers (aliases, fragments, entities joined from another subgraph, a subgraph reached with
 // a valid internal token), or keeps a permission after it was revoked. Every case goes through the
 // real gateway, identity and authz processes on real PostgreSQL.
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { InternalTokenMinter } from '@citadel/kit/auth';
 import { signingKeyFromPem } from '@citadel/kit/keys';
 import { errorCode, graphqlRequest, type GraphQLResponse } from '@citadel/kit/testing/graphql-client';
+import { REPO_ROOT } from '@citadel/kit/paths';
+import { createClient } from 'graphql-ws';
+import WebSocket from 'ws';
 import { launch, startExtraGateway, type ExtraGateway, type Platform } from './launcher';
 
 const REDIS_URL = process.env.REDIS_URL;
@@ -193,6 +197,43 @@ describe('field authorization through the gateway', () => {
     expect(adminRules.every((r) => r.allowed)).toBe(true);
     const metrics = await (await fetch(`${platform.gatewayUrl}/metrics`)).text();
     expect(metrics).toMatch(/citadel_authorization_denied_total\{[^}]*coordinate="Query\.users"[^}]*\} [1-9]/);
+  });
+
+  it('npm run admin grants a role by email to a running platform', async () => {
+    const frank = await account(gql, 'frank@example.com');
+    const query = '{ user(id: "00000000-0000-4000-8000-000000000000") { id } }';
+    expect(deniedPaths(await as(frank.token, query))).toEqual([['user']]);
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(process.env)) if (v !== undefined && k !== 'DATABASE_URL' && k !== 'REDIS_URL') env[k] = v;
+    env.EMBEDDED_PG_PORT = String(platform.embeddedPgPort);
+    const run = (args: string[]) =>
+      execFileSync(process.execPath, ['--import', 'tsx', 'scripts/admin.ts', ...args], { cwd: REPO_ROOT, env, encoding: 'utf8' });
+    expect(run(['grant', '--email', 'FRANK@example.com', '--role', 'reader'])).toContain('granted reader (global) to FRANK@example.com');
+    const granted = await timeUntil(async () => (await as(frank.token, query)).body.errors === undefined, 5_000);
+    expect(granted).toBeLessThan(1_000);
+    expect(() => run(['grant', '--email', 'nobody@example.com', '--role', 'reader'])).toThrow(/No account with email/);
+    expect(() => run(['grant', '--email', 'frank@example.com'])).toThrow(/usage/);
+  });
+
+  it('re-reads permissions for every operation on an open WebSocket', async () => {
+    const gina = await account(gql, 'gina@example.com');
+    const socket = createClient({ url: gql.replace('http', 'ws'), webSocketImpl: WebSocket, retryAttempts: 0, connectionParams: { Authorization: `Bearer ${gina.token}` } });
+    const run = () =>
+      new Promise<{ errors?: { extensions?: { code?: string } }[] }>((resolve) => {
+        let result: unknown;
+        socket.subscribe({ query: '{ user(id: "00000000-0000-4000-8000-000000000000") { id } }' }, {
+          next: (value) => (result = value),
+          error: (errors) => resolve({ errors: errors as never }),
+          complete: () => resolve(result as never),
+        });
+      });
+    try {
+      expect((await run()).errors?.[0]?.extensions?.code).toBe(UNAUTHORIZED);
+      expect((await grant(gina.id, 'reader')).body.errors).toBeUndefined();
+      expect(await timeUntil(async () => (await run()).errors === undefined, 5_000)).toBeLessThan(1_000);
+    } finally {
+      await socket.dispose();
+    }
   });
 
   it('a disabled account loses its sessions at once and cannot sign in again', async () => {

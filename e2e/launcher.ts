@@ -12,6 +12,8 @@ export interface Platform {
   gatewayUrl: string;
   identityUrl: string;
   authzUrl: string;
+  /** The embedded PostgreSQL's port (when no DATABASE_URL was given). */
+  embeddedPgPort: number;
   dataDir: string;
   /** Everything the launcher and its services printed so far. */
   output(): string;
@@ -74,6 +76,7 @@ export async function launch(options: LaunchOptions = {}): Promise<Platform> {
     gatewayUrl: `http://127.0.0.1:${gw}`,
     identityUrl: `http://127.0.0.1:${id}`,
     authzUrl: `http://127.0.0.1:${env.AUTHZ_PORT}`,
+    embeddedPgPort: Number(env.EMBEDDED_PG_PORT),
     dataDir,
     output: () => output,
     stop: async () => {

@@ -2,6 +2,9 @@
 // change log gateways follow, checkPermission, and the access map.
 import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
+import { AuthzClient } from '@citadel/kit/authz-client';
+import { createLogger } from '@citadel/kit/logger';
+import { definePermissions } from '@citadel/kit/permissions';
 import { errorCode } from '@citadel/kit/testing/graphql-client';
 import { PERMISSIONS_CHANGED_CHANNEL } from './changes';
 import { useAuthz, userCaller } from './testing/authz-harness';
@@ -230,3 +233,48 @@ describe('defense in depth: the subgraph enforces the directives itself', () => 
     expect(roles.body.data!.roles.map((r) => r.name)).not.toContain('sneaky');
   });
 });
+
+describe("the kit's AuthzClient, as subgraphs use it", () => {
+  it('batches checkPermission calls of one tick into one request and caches answers briefly', async () => {
+    const client = new AuthzClient({ url: authz.baseUrl, minter: authz.identityMinter, logger: createLogger('test', 'silent'), cacheMs: 10_000 });
+    const user = randomUUID();
+    const scope = `workspace:${randomUUID()}`;
+    const role = await authz.call<{ createRole: { id: string } }>(
+      'mutation { createRole(input: { name: "checker", permissions: ["identity.user.read"] }) { id } }',
+      { caller: admin },
+    );
+    await grant(admin, { userId: user, roleId: role.body.data!.createRole.id, scope });
+    const before = await metricCount();
+    const answers = await Promise.all([
+      client.checkPermission(user, 'identity.user.read', scope),
+      client.checkPermission(user, 'identity.user.read'),
+      client.checkPermission(user, 'identity.user.manage', scope),
+      client.checkPermission(randomUUID(), 'identity.user.read', scope),
+    ]);
+    expect(answers).toEqual([true, false, false, false]);
+    expect(await client.checkPermission(user, 'identity.user.read', scope)).toBe(true);
+    expect((await metricCount()) - before).toBe(1);
+  });
+
+  it('registers a catalogue, retrying until authz accepts it', async () => {
+    const client = new AuthzClient({ url: authz.baseUrl, minter: authz.identityMinter, logger: createLogger('test', 'silent') });
+    const catalogue = definePermissions({ module: 'identity', permissions: { 'identity.report.read': 'Read reports' } });
+    const registration = client.registerCatalogue(catalogue);
+    await registration.registered;
+    const res = await authz.call<{ permissions: { code: string }[] }>('{ permissions(module: "identity") { code } }', { caller: userCaller() });
+    expect(res.body.data!.permissions.map((p) => p.code)).toContain('identity.report.read');
+    // authz not reachable yet: the registration keeps trying rather than failing the service.
+    const early = new AuthzClient({ url: 'http://127.0.0.1:9', minter: authz.identityMinter, logger: createLogger('test', 'silent') });
+    const pending = early.registerCatalogue(catalogue);
+    const outcome = await Promise.race([pending.registered.then(() => 'registered'), new Promise((r) => setTimeout(() => r('still trying'), 600))]);
+    pending.stop();
+    expect(outcome).toBe('still trying');
+  });
+});
+
+/** How many /internal/check requests authz served (from its /metrics). */
+async function metricCount(): Promise<number> {
+  const text = await (await fetch(`${authz.baseUrl}/metrics`)).text();
+  const line = text.split('\n').find((l) => l.startsWith('http_requests_total') && l.includes('route="/internal/check"'));
+  return Number(line?.split(' ').at(-1) ?? 0);
+}

@@ -26,6 +26,8 @@ export interface AuthzHarness {
   accessMapPath: string;
   /** A service token as identity would mint it for authz. */
   serviceToken(service?: 'identity' | 'intruder'): Promise<string>;
+  /** identity's minter, for the kit's AuthzClient. */
+  identityMinter: ServiceTokenMinter;
   gatewayToken(): Promise<string>;
   call<T = Record<string, unknown>>(query: string, options?: RequestOptions & { caller?: Caller }): ReturnType<typeof graphqlRequest<T>>;
   /** POST/GET to an internal route with the given bearer token. */
@@ -61,6 +63,7 @@ export async function startAuthz(adminDatabaseUrl: string, accessMap: AccessRequ
     pubsub,
     accessMapPath,
     // An intruder signs with a key authz does not know, under identity's name.
+    identityMinter: new ServiceTokenMinter('identity', identityKey),
     serviceToken: (service = 'identity') => new ServiceTokenMinter('identity', service === 'identity' ? identityKey : intruderKey).mint(SUBGRAPH_NAME),
     gatewayToken: () => minter.mint(ANONYMOUS, SUBGRAPH_NAME),
     call: async (query, options = {}) => {
