@@ -45,12 +45,7 @@ export class RoleService {
     const name = checkName(input.name);
     const permissions = await this.checkPermissions(em, actor, input.permissions ?? []);
     const role = em.create(RoleEntity, { id: randomUUID(), name, description: input.description?.trim() ?? '', builtIn: false, permissions, createdAt: new Date(), updatedAt: new Date() });
-    try {
-      await em.flush();
-    } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) throw roleNameTaken();
-      throw error;
-    }
+    await flushNamed(em);
     return role;
   }
 
@@ -61,12 +56,7 @@ export class RoleService {
       role.name = checkName(changes.name);
     }
     if (changes.description != null) role.description = changes.description.trim();
-    try {
-      await em.flush();
-    } catch (error) {
-      if (error instanceof UniqueConstraintViolationException) throw roleNameTaken();
-      throw error;
-    }
+    await flushNamed(em);
     return role;
   }
 
@@ -110,6 +100,16 @@ export class RoleService {
     const missing = actor.system ? [] : wanted.filter((c) => !current.includes(c) && !held.has(c));
     if (missing.length > 0) throw cannotDelegate(missing);
     return wanted;
+  }
+}
+
+/** Flushes a new or renamed role; the unique index decides between two takers of one name. */
+async function flushNamed(em: EntityManager): Promise<void> {
+  try {
+    await em.flush();
+  } catch (error) {
+    if (error instanceof UniqueConstraintViolationException) throw roleNameTaken();
+    throw error;
   }
 }
 
