@@ -36,7 +36,10 @@ interface ConformanceFile {
 }
 
 // Apollo Router is ELv2: its vectors are read from the shared folder beside the repository, never copied in.
-const conformancePath = join(REPO_ROOT, '..', 'shared', 'conformance', 'apollo-router-authorization.json');
+// Looked for in CITADEL_SHARED_DIR, beside the checkout, then in this machine's team folder.
+const VECTORS = join('conformance', 'apollo-router-authorization.json');
+const candidates = [process.env.CITADEL_SHARED_DIR, join(REPO_ROOT, '..', 'shared'), '/work/shared'].filter((d): d is string => !!d);
+const conformancePath = candidates.map((dir) => join(dir, VECTORS)).find((path) => existsSync(path)) ?? join(candidates[0]!, VECTORS);
 const conformanceExists = existsSync(conformancePath);
 if (!conformanceExists) console.warn(`Router conformance vectors not found at ${conformancePath}; conformance tests not run`);
 const conformance: ConformanceFile = conformanceExists
