@@ -88,7 +88,7 @@ describe('authentication at the gateway', () => {
   it('refuses an expired token signed with the real key', async () => {
     const past = Math.floor(Date.now() / 1000) - 60;
     const expired = await new SignJWT({ sid: 'x' })
-      .setProtectedHeader({ alg: 'EdDSA', kid: identityKey.kid })
+      .setProtectedHeader({ alg: 'EdDSA', kid: identityKey.kid, typ: 'at+jwt' })
       .setSubject('someone')
       .setIssuer('citadel-identity')
       .setAudience('citadel')
@@ -107,7 +107,7 @@ describe('authentication at the gateway', () => {
   it('refuses a token whose kid identity never published', async () => {
     const stranger = await generateSigningKey();
     const forged = await new SignJWT({ sid: 'x' })
-      .setProtectedHeader({ alg: 'EdDSA', kid: stranger.kid })
+      .setProtectedHeader({ alg: 'EdDSA', kid: stranger.kid, typ: 'at+jwt' })
       .setSubject('someone')
       .setIssuer('citadel-identity')
       .setAudience('citadel')

@@ -92,13 +92,16 @@ export async function seedDevelopmentAdmin(url: string, dataDir: string, logger:
   const file = join(dataDir, 'admin-credentials.txt');
   try {
     const { password } = await admin.ensureAccount(DEV_ADMIN_EMAIL, 'Administrator');
-    await admin.grant(DEV_ADMIN_EMAIL, 'admin');
     if (password) {
+      // Only an account the seed itself created is made admin: someone who registered the address
+      // first does not become one.
+      await admin.grant(DEV_ADMIN_EMAIL, 'admin');
       await writeFile(file, `email: ${DEV_ADMIN_EMAIL}\npassword: ${password}\n`, { mode: 0o600 });
       await chmod(file, 0o600);
       return { email: DEV_ADMIN_EMAIL, password };
     }
     const saved = await readFile(file, 'utf8').catch(() => '');
+    if (!saved) logger.warn({ email: DEV_ADMIN_EMAIL }, 'an account with the development admin address exists but was not made by the seed; it was not made admin');
     return { email: DEV_ADMIN_EMAIL, password: /password: (\S+)/.exec(saved)?.[1] ?? null };
   } finally {
     await admin.close();

@@ -14,7 +14,7 @@ let verify: ReturnType<typeof createAccessTokenVerifier>;
 
 const sign = (signer: SigningKey, claims: Record<string, unknown> = {}, exp = '15m') =>
   new SignJWT({ sid: 's-1', ...claims })
-    .setProtectedHeader({ alg: 'EdDSA', kid: signer.kid })
+    .setProtectedHeader({ alg: 'EdDSA', kid: signer.kid, typ: 'at+jwt' })
     .setSubject('u-1')
     .setIssuer('citadel-identity')
     .setAudience('citadel')
@@ -137,7 +137,7 @@ describe('access token verification', () => {
 function signExpired(): Promise<string> {
   const past = Math.floor(Date.now() / 1000) - 3600;
   return new SignJWT({ sid: 's-1' })
-    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid })
+    .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'at+jwt' })
     .setSubject('u-1')
     .setIssuer('citadel-identity')
     .setAudience('citadel')
@@ -152,5 +152,19 @@ describe('session policies for @policy', () => {
     expect((await verify(`Bearer ${await sign(key, { amr: ['pwd', 'otp'], email_verified: true })}`)).policies).toEqual(['mfa', 'verified']);
     // Claims of the wrong shape grant nothing.
     expect((await verify(`Bearer ${await sign(key, { amr: 'pwd otp', email_verified: 'true' })}`)).policies).toEqual([]);
+  });
+});
+
+describe('token types', () => {
+  it("refuses identity's service token, signed with the same key, as an access token", async () => {
+    const serviceToken = await new SignJWT({})
+      .setProtectedHeader({ alg: 'EdDSA', kid: key.kid, typ: 'citadel-service+jwt' })
+      .setSubject('u-1')
+      .setIssuer('citadel-identity')
+      .setAudience('citadel')
+      .setIssuedAt()
+      .setExpirationTime('1m')
+      .sign(key.privateKey);
+    expect((await refusal(`Bearer ${serviceToken}`)).code).toBe('UNAUTHENTICATED');
   });
 });

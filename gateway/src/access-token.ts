@@ -36,6 +36,8 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
         audience: options.audience,
         algorithms: ['EdDSA'],
         requiredClaims: ['sub', 'exp', 'iat'],
+        // identity signs service tokens with the same key: only an access token's type is accepted.
+        typ: 'at+jwt',
         maxTokenAge: options.maxAgeSeconds,
       });
       const sessionId = typeof payload.sid === 'string' ? payload.sid : null;

@@ -702,3 +702,28 @@ describe('a protected mutation field', () => {
     expect(calls.setPrice).toBe(1);
   });
 });
+
+// ---------------------------------------------------------------------------------------------
+// Regressions from review.
+
+describe('an operation name that selects nothing', () => {
+  // Threat: operationName "" made the filter find no operation and pass the document through
+  // unfiltered, while @apollo/gateway ran the only operation; the "unchanged" decision was then
+  // cached for every caller with the same permissions.
+  it('never runs a protected mutation, and never poisons the decision for the next caller', async () => {
+    const outcome = await run(ANONYMOUS, 'mutation { setPrice(id: "p1", price: 1) { id } }', { operationName: '' });
+    expect(calls.setPrice).toBe(0);
+    expect(JSON.stringify(outcome.raw)).not.toContain('"price"');
+    const query = '{ product(id: "p1") { name price } }';
+    await run(ANONYMOUS, query, { operationName: '' });
+    const next = await run(ANONYMOUS, query);
+    expect(next.data).toEqual({ product: { name: 'Lamp', price: null } });
+    expect(next.errors).toEqual([denied('product', 'price')]);
+  });
+
+  it('refuses a name that matches no operation of a multi-operation document', async () => {
+    const outcome = await run(ANONYMOUS, 'mutation A { setPrice(id: "p1", price: 1) { id } } query B { ping2: __typename }', { operationName: 'C' });
+    expect(calls.setPrice).toBe(0);
+    expect(outcome.data ?? null).toBeNull();
+  });
+});

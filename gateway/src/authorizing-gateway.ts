@@ -22,7 +22,7 @@ export interface AuthorizingGatewayOptions {
   mode: AuthorizationMode;
   /** Counts denied coordinates; label `coordinate`. */
   denials?: Counter<'coordinate'>;
-  /** Filter decisions kept, per (document, operation, permission set). */
+  /** Filter decisions kept per document, one per (operation, permission set, policies). */
   cacheSize?: number;
 }
 
@@ -35,19 +35,19 @@ const UNAUTHORIZED = 'UNAUTHORIZED_FIELD_OR_TYPE';
 
 export class AuthorizingGateway implements GatewayInterface {
   private schema: GraphQLSchema | undefined;
-  private readonly decisions = new Map<string, Decision>();
+  private decisions = new WeakMap<DocumentNode, Map<string, Decision>>();
   private readonly cacheSize: number;
 
   constructor(
     private readonly inner: ApolloGateway,
     private readonly options: AuthorizingGatewayOptions,
   ) {
-    this.cacheSize = options.cacheSize ?? 10_000;
+    this.cacheSize = options.cacheSize ?? 1_000;
     // The planner's copy of the supergraph still carries the directive applications; only the
     // `for: SECURITY` purpose was dropped. Registered before load() so the first schema is seen.
     inner.onSchemaLoadOrUpdate(({ coreSupergraphSdl }) => {
       this.schema = buildASTSchema(parse(coreSupergraphSdl), { assumeValidSDL: true });
-      this.decisions.clear();
+      this.decisions = new WeakMap();
     });
   }
 
@@ -67,8 +67,12 @@ export class AuthorizingGateway implements GatewayInterface {
   private authorizing(executor: GatewayExecutor): GatewayExecutor {
     return async (requestContext) => {
       const schema = this.schema;
-      const document = requestContext.document;
-      if (!schema || !document) return executor(requestContext);
+      // Fail closed: nothing runs unfiltered. Apollo resolved the operation before calling us; a
+      // name that selects none (e.g. "") must not reach the planner, which would run the only one.
+      if (!schema) return { errors: [failure('SERVICE_UNAVAILABLE', 'The gateway has no schema to authorize against yet')] };
+      if (!requestContext.document || !requestContext.operation) {
+        return { errors: [failure('OPERATION_RESOLUTION_FAILURE', 'The request names no operation of its document')] };
+      }
       const decision = this.decide(schema, requestContext);
       if (decision.unauthorizedPaths.length === 0) return executor(requestContext);
       for (const coordinate of decision.deniedCoordinates) this.options.denials?.inc({ coordinate });
@@ -95,7 +99,7 @@ export class AuthorizingGateway implements GatewayInterface {
     const restored = restoreRemovedFields({
       schema,
       document: requestContext.document!,
-      operationName: requestContext.request.operationName ?? null,
+      operationName: operationNameOf(requestContext),
       removed: decision.removed,
       data: result.data,
       variables: requestContext.request.variables,
@@ -105,11 +109,16 @@ export class AuthorizingGateway implements GatewayInterface {
     return { ...result, data: restored.data, errors: errors.length > 0 ? errors : undefined };
   }
 
+  /**
+   * Decisions are cached per parsed document (Apollo hands back the same DocumentNode for the same
+   * query while it stays in its document cache), since `removed` refers to that document's nodes.
+   */
   private decide(schema: GraphQLSchema, requestContext: GatewayGraphQLRequestContext): Decision {
     const caller = (requestContext.context as unknown as GatewayContext).caller;
-    const operationName = requestContext.request.operationName ?? null;
-    const key = `${requestContext.queryHash}\n${operationName ?? ''}\n${caller.userId ? 1 : 0}\n${caller.permissions.join(' ')}\n${caller.policies.join(' ')}`;
-    const cached = this.decisions.get(key);
+    const operationName = operationNameOf(requestContext);
+    const key = `${operationName ?? ''}\n${caller.userId ? 1 : 0}\n${caller.permissions.join(' ')}\n${caller.policies.join(' ')}`;
+    let byCaller = this.decisions.get(requestContext.document);
+    const cached = byCaller?.get(key);
     if (cached) return cached;
     const result = filterOperation({
       schema,
@@ -124,10 +133,20 @@ export class AuthorizingGateway implements GatewayInterface {
           ? createHash('sha256').update(print(result.document)).digest('hex')
           : requestContext.queryHash,
     };
-    if (this.decisions.size >= this.cacheSize) this.decisions.delete(this.decisions.keys().next().value!);
-    this.decisions.set(key, decision);
+    if (!byCaller) this.decisions.set(requestContext.document, (byCaller = new Map()));
+    if (byCaller.size >= this.cacheSize) byCaller.delete(byCaller.keys().next().value!);
+    byCaller.set(key, decision);
     return decision;
   }
+}
+
+/** The operation Apollo selected; "" means no name, as @apollo/gateway reads it. */
+function operationNameOf(requestContext: GatewayGraphQLRequestContext): string | null {
+  return requestContext.operation?.name?.value ?? (requestContext.request.operationName || null);
+}
+
+function failure(code: string, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
 }
 
 function rejection(path: string): GraphQLError {

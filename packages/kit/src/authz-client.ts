@@ -58,8 +58,14 @@ export class AuthzClient {
       const attempt = async (delayMs: number) => {
         if (stopped) return;
         try {
-          const added = await this.post<{ added: string[] }>('/internal/catalogue', catalogue);
-          this.options.logger.info({ module: catalogue.module, added: added.added }, 'permission catalogue registered with authz');
+          const result = await this.post<{ added: string[]; skippedRoles: string[] }>('/internal/catalogue', catalogue);
+          this.options.logger.info({ module: catalogue.module, added: result.added }, 'permission catalogue registered with authz');
+          if (result.skippedRoles.length > 0) {
+            this.options.logger.warn(
+              { roles: result.skippedRoles },
+              'custom roles of these names already exist: they were not given this module\'s default permissions',
+            );
+          }
           resolve();
         } catch (error) {
           const log = delayMs >= 4_000 ? this.options.logger.warn : this.options.logger.debug;

@@ -3,7 +3,7 @@
 // way) cannot read a protected field. The gateway has already removed what the caller may not see,
 // so anything left that fails here is refused as a whole.
 import type { ApolloServerPlugin } from '@apollo/server';
-import { buildASTSchema, GraphQLError, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
+import { buildASTSchema, GraphQLError, isUnionType, parse, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { printSubgraphSchema } from '@apollo/subgraph';
 import { filterOperation } from './authorization/index';
 import { COMMON_ERRORS } from './errors';
@@ -11,10 +11,17 @@ import type { SubgraphContext } from './subgraph';
 
 /**
  * The subgraph's SDL as a plain schema: printSubgraphSchema keeps the `@link` imports and the
- * directive applications that the filter reads.
+ * directive applications that the filter reads, but leaves out `_entities`, the way the gateway
+ * reads entity fields; it is added back so `_entities { ... on User { email } }` is checked too.
  */
 function authorizationSchema(schema: GraphQLSchema): GraphQLSchema {
-  return buildASTSchema(parse(printSubgraphSchema(schema)), { assumeValidSDL: true });
+  let sdl = printSubgraphSchema(schema);
+  const entity = schema.getType('_Entity');
+  if (isUnionType(entity)) {
+    const root = schema.getQueryType() ? 'extend type Query' : 'type Query';
+    sdl += `\nscalar _Any\nunion _Entity = ${entity.getTypes().map((t) => t.name).join(' | ')}\n${root} { _entities(representations: [_Any!]!): [_Entity]! }\n`;
+  }
+  return buildASTSchema(parse(sdl), { assumeValidSDL: true });
 }
 
 export function subgraphAuthorizationPlugin(schema: GraphQLSchema): ApolloServerPlugin<SubgraphContext> {
@@ -44,10 +51,11 @@ export function subgraphAuthorizationPlugin(schema: GraphQLSchema): ApolloServer
         async didResolveOperation({ document, operationName, contextValue }) {
           const coordinates = denied(document, operationName ?? null, contextValue);
           if (coordinates.length === 0) return;
+          // The coordinates go to the log, not to the caller.
           contextValue.logger.warn({ denied: coordinates }, 'refused an operation with fields the caller may not use');
           throw new GraphQLError('Unauthorized field or type', {
             // 200: the gateway passes a subgraph's GraphQL errors on with their code.
-            extensions: { code: COMMON_ERRORS.UNAUTHORIZED_FIELD_OR_TYPE, coordinates, http: { status: 200 } },
+            extensions: { code: COMMON_ERRORS.UNAUTHORIZED_FIELD_OR_TYPE, http: { status: 200 } },
           });
         },
       };

@@ -205,10 +205,11 @@ describe('what gateways follow', () => {
 describe('access map', () => {
   it('says for each protected coordinate whether the caller has it and what is missing', async () => {
     const query = '{ accessMap { coordinate allowed missing } }';
-    const anonymous = await authz.call<{ accessMap: { coordinate: string; allowed: boolean; missing: string[] }[] }>(query);
-    expect(anonymous.body.data!.accessMap).toEqual([
+    expect(errorCode(await authz.call(query))).toBe('UNAUTHORIZED_FIELD_OR_TYPE'); // signed-in callers only
+    const plain = await authz.call<{ accessMap: { coordinate: string; allowed: boolean; missing: string[] }[] }>(query, { caller: userCaller() });
+    expect(plain.body.data!.accessMap).toEqual([
       { coordinate: 'Query.users', allowed: false, missing: ['identity.user.read'] },
-      { coordinate: 'Mutation.disableTotp', allowed: false, missing: ['authenticated', 'policy:mfa'] },
+      { coordinate: 'Mutation.disableTotp', allowed: false, missing: ['policy:mfa'] },
     ]);
     const reader = await authz.call<{ accessMap: { allowed: boolean }[] }>(query, {
       caller: { ...userCaller(['identity.user.read']), policies: ['mfa'] },
@@ -278,3 +279,32 @@ async function metricCount(): Promise<number> {
   const line = text.split('\n').find((l) => l.startsWith('http_requests_total') && l.includes('route="/internal/check"'));
   return Number(line?.split(' ').at(-1) ?? 0);
 }
+
+// Last: it registers a new permission, which changes what `admin` means for the tests above.
+describe('catalogue roles', () => {
+  it('never fills a custom role that took a name a catalogue declares later', async () => {
+    // Threat: a role manager creates an empty "reporter" role, grants it to themselves (nothing to
+    // delegate), and waits for a module to declare default permissions for a role of that name.
+    const custom = await authz.call<{ createRole: { id: string } }>('mutation { createRole(input: { name: "reporter" }) { id } }', { caller: admin });
+    expect(custom.body.errors).toBeUndefined();
+    const later = await register({
+      module: 'identity',
+      permissions: { ...CATALOGUE.permissions, 'identity.report.export': 'Export reports' },
+      roles: { reporter: ['identity.report.export'] },
+    });
+    expect(later.body).toMatchObject({ added: ['identity.report.export'], skippedRoles: ['reporter'] });
+    const roles = await authz.call<{ roles: { name: string; permissions: string[]; builtIn: boolean }[] }>('{ roles { name permissions builtIn } }', { caller: userCaller() });
+    expect(roles.body.data!.roles.find((r) => r.name === 'reporter')).toEqual({ name: 'reporter', permissions: [], builtIn: false });
+  });
+});
+
+describe('concurrency', () => {
+  it('gives one grant to identical grants racing, and both callers the same answer', async () => {
+    const user = randomUUID();
+    const role = await authz.call<{ createRole: { id: string } }>('mutation { createRole(input: { name: "racer" }) { id } }', { caller: admin });
+    const input = { userId: user, roleId: role.body.data!.createRole.id };
+    const results = await Promise.all(Array.from({ length: 8 }, () => grant(admin, input)));
+    expect(results.map((r) => r.body.errors)).toEqual(Array(8).fill(undefined));
+    expect(new Set(results.map((r) => r.body.data!.grantRole.id)).size).toBe(1);
+  });
+});

@@ -30,6 +30,10 @@ export class ChangeLog {
 
   /** Records a change inside the caller's transaction; returns what to announce after commit. */
   async record(em: EntityManager, userIds: string[] | null): Promise<PermissionsChanged> {
+    // Sequence numbers are handed out at insert, not at commit: without this lock a later number
+    // could commit first, a gateway's poll would move past the earlier one and never see it.
+    // Held to commit, it makes sequence order commit order.
+    await em.execute(`select pg_advisory_xact_lock(hashtext('authz.changes'))`);
     const values = userIds && userIds.length > 0 ? userIds : [null];
     const rows = await em.execute<{ seq: string }[]>(
       `insert into "authz"."changes" ("user_id") values ${values.map(() => '(?::uuid)').join(', ')} returning "seq"`,

@@ -370,6 +370,26 @@ describe('the schema', () => {
   });
 });
 
+describe('defense in depth at the subgraph', () => {
+  // Threat: a caller with an internal token but without identity.user.read reads protected entity
+  // fields through `_entities`, the way the gateway fetches fields for joins.
+  it('refuses protected entity fields asked through _entities, and allows them with the permission', async () => {
+    const target = await seed.user();
+    const query = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id disabledAt } } }';
+    const variables = { r: [{ __typename: 'User', id: target.id }] };
+    const anonymous = await identity.call(query, { variables });
+    expect(errorCode(anonymous)).toBe('UNAUTHORIZED_FIELD_OR_TYPE');
+    expect(anonymous.body.data ?? null).toBeNull();
+    const plain = await identity.call(query, { variables, caller: await identity.callerFor(target.accessToken) });
+    expect(errorCode(plain)).toBe('UNAUTHORIZED_FIELD_OR_TYPE');
+    const allowed = await identity.call(query, { variables, caller: await admin() });
+    expect(allowed.body.data).toEqual({ _entities: [{ id: target.id, disabledAt: null }] });
+    // Unprotected entity fields stay readable for the gateway's joins.
+    const open = await identity.call('query($r: [_Any!]!) { _entities(representations: $r) { ... on User { id name } } }', { variables });
+    expect(open.body.errors).toBeUndefined();
+  });
+});
+
 function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -80,7 +80,8 @@ export function filterOperation(options: FilterOptions): FilterResult {
   const { schema, document } = options;
   const index = schemaIndex(schema);
   if (index.isEmpty) return unchanged(document);
-  const operation = getOperationAST(document, options.operationName);
+  // "" names no operation, as @apollo/gateway reads it (graphql-js would find none and select nothing).
+  const operation = getOperationAST(document, options.operationName || null);
   // An operation that cannot be selected is left for execution to report.
   if (!operation) return unchanged(document);
   return new FilterRun(schema, index, options.caller, document).run(operation);

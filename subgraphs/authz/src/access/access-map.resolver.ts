@@ -1,5 +1,5 @@
 // `accessMap`: each protected coordinate, what it requires, and whether the caller has it.
-import { Ctx, Field, ObjectType, Query, Resolver } from 'type-graphql';
+import { Ctx, Directive, Field, ObjectType, Query, Resolver } from 'type-graphql';
 import type { AuthzContext } from '../authz.context';
 import type { AccessMap } from './access-map';
 
@@ -31,7 +31,9 @@ export class AccessRuleType {
 export class AccessMapResolver {
   constructor(private readonly map: AccessMap) {}
 
+  // Signed-in only: the map names every protected coordinate, which anonymous callers need not learn.
   @Query(() => [AccessRuleType], { description: 'What you may and may not use in the graph, and why.' })
+  @Directive('@authenticated')
   async accessMap(@Ctx() ctx: AuthzContext): Promise<AccessRuleType[]> {
     return (await this.map.decide(ctx.caller)).map((d) => Object.assign(new AccessRuleType(), d));
   }

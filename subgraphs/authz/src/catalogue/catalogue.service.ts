@@ -7,6 +7,8 @@ import { PermissionEntity, type Permission } from './permission.entity';
 
 export interface RegisterResult {
   added: string[];
+  /** Roles the catalogue names that exist as custom roles: not given the permissions. */
+  skippedRoles: string[];
 }
 
 export class CatalogueService {
@@ -33,25 +35,32 @@ export class CatalogueService {
         );
       }
       const added = codes.filter((code) => !existing.has(code));
+      const skipped: string[] = [];
       // A default role gets a permission once, when the permission is new: an administrator who
       // later takes it away is not overruled at the next start-up.
       for (const [role, roleCodes] of Object.entries(catalogue.roles)) {
         const fresh = roleCodes.filter((code) => !existing.has(code));
         if (fresh.length === 0) continue;
-        await tx.execute(
+        // A role a catalogue names is built in (it cannot be deleted or renamed). A custom role an
+        // administrator created under that name first is left alone: otherwise whoever holds it
+        // would gain the module's permissions without anyone granting them.
+        const [updated] = await tx.execute<{ built_in: boolean }[]>(
           `insert into "authz"."roles" ("id", "name", "description", "built_in", "permissions")
-           values (gen_random_uuid(), ?, '', ?, ?::text[])
+           values (gen_random_uuid(), ?, ?, true, ?::text[])
            on conflict ("name") do update set
              "permissions" = array(select distinct unnest("roles"."permissions" || excluded."permissions") order by 1),
-             "updated_at" = now()`,
-          [role, role === BUILT_IN_ROLES.user, `{${fresh.join(',')}}`],
+             "updated_at" = now()
+           where "roles"."built_in"
+           returning "built_in"`,
+          [role, `Declared by ${catalogue.module}`, `{${fresh.join(',')}}`],
         );
+        if (!updated) skipped.push(role);
       }
       const change = added.length > 0 ? await this.changes.record(tx, null) : null;
-      return { added, change };
+      return { added, skipped, change };
     });
     if (result.change) await this.changes.announce(result.change);
-    return { added: result.added };
+    return { added: result.added, skippedRoles: result.skipped };
   }
 
   async list(em: EntityManager, module?: string | null): Promise<Permission[]> {

@@ -1,6 +1,6 @@
 // Grants: who holds which role where. Changes are logged so every gateway drops its cached copy.
 import { randomUUID } from 'node:crypto';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { BUILT_IN_ROLES } from '@citadel/kit/permissions';
 import { badUserInput, notFound } from '@citadel/kit/errors';
 import { builtInRole, cannotDelegate, lastAdmin } from '../authz.errors';
@@ -25,8 +25,21 @@ export class GrantService {
     private readonly effective: EffectivePermissions,
   ) {}
 
-  /** Idempotent: granting what is already held returns the existing grant. */
+  /**
+   * Idempotent: granting what is already held returns the existing grant. Two identical grants
+   * racing: the unique index lets one in, and the other returns it.
+   */
   async grant(em: EntityManager, actor: Actor, input: GrantInput): Promise<Grant> {
+    try {
+      return await this.insert(em, actor, input);
+    } catch (error) {
+      if (!(error instanceof UniqueConstraintViolationException)) throw error;
+      em.clear();
+      return this.insert(em, actor, input);
+    }
+  }
+
+  private async insert(em: EntityManager, actor: Actor, input: GrantInput): Promise<Grant> {
     const { userId, scope } = checkInput(input);
     const { grant, change } = await em.transactional(async (tx) => {
       const role = await findRole(tx, input.roleId);

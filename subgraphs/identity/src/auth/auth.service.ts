@@ -101,9 +101,9 @@ export class AuthService {
   private async startSession(em: EntityManager, user: User, client: ClientInfo, amr: string, verifiedHash?: string): Promise<AuthResult> {
     const refreshToken = newRefreshToken();
     const session = await em.transactional(async (tx) => {
-      const [row] = await tx
-        .getConnection()
-        .execute<{ password_hash: string; disabled_at: Date | null }[]>(
+      // tx.execute, not tx.getConnection().execute: only the former runs inside the transaction,
+      // so the row lock is held until the session is committed.
+      const [row] = await tx.execute<{ password_hash: string; disabled_at: Date | null }[]>(
           'select "password_hash", "disabled_at" from "identity"."users" where "id" = ? for share',
           [user.id],
         );
