@@ -2,7 +2,7 @@
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { FetcherResponse as FetchResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
-import { CLIENT_IP_HEADER, CLIENT_UA_HEADER, type InternalTokenMinter } from '@citadel/kit/auth';
+import { CLIENT_IP_HEADER, CLIENT_UA_HEADER, OPERATION_NAME_HEADER, type InternalTokenMinter } from '@citadel/kit/auth';
 import type { GatewayContext } from './context';
 
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
@@ -46,5 +46,8 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     // Always overwritten, so a client cannot pose as another address or agent.
     headers.set(CLIENT_IP_HEADER, context.client.ip ?? '');
     headers.set(CLIENT_UA_HEADER, context.client.userAgent ?? '');
+    const operationName = 'incomingRequestContext' in options ? options.incomingRequestContext.request.operationName : undefined;
+    if (operationName) headers.set(OPERATION_NAME_HEADER, operationName);
+    else headers.delete(OPERATION_NAME_HEADER);
   }
 }

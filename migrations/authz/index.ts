@@ -1,4 +1,8 @@
 // Authz's migrations, in order. Listed explicitly so they load the same under tsx, vitest and node.
 import { Migration20261125000000_init } from './Migration20261125000000_init';
+import { Migration20261125010000_outbox } from './Migration20261125010000_outbox';
 
-export const authzMigrations = [{ name: 'Migration20261125000000_init', class: Migration20261125000000_init }];
+export const authzMigrations = [
+  { name: 'Migration20261125000000_init', class: Migration20261125000000_init },
+  { name: 'Migration20261125010000_outbox', class: Migration20261125010000_outbox },
+];

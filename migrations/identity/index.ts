@@ -5,6 +5,7 @@ import { Migration20261124020000_email_tokens } from './Migration20261124020000_
 import { Migration20261124030000_mfa } from './Migration20261124030000_mfa';
 import { Migration20261124040000_successor_nonce } from './Migration20261124040000_successor_nonce';
 import { Migration20261124050000_user_disabled } from './Migration20261124050000_user_disabled';
+import { Migration20261125010000_outbox } from './Migration20261125010000_outbox';
 
 export const identityMigrations = [
   { name: 'Migration20261124000000_init', class: Migration20261124000000_init },
@@ -13,4 +14,5 @@ export const identityMigrations = [
   { name: 'Migration20261124030000_mfa', class: Migration20261124030000_mfa },
   { name: 'Migration20261124040000_successor_nonce', class: Migration20261124040000_successor_nonce },
   { name: 'Migration20261124050000_user_disabled', class: Migration20261124050000_user_disabled },
+  { name: 'Migration20261125010000_outbox', class: Migration20261125010000_outbox },
 ];

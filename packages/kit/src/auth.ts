@@ -25,6 +25,8 @@ export interface ClientInfo {
 
 export const CLIENT_IP_HEADER = 'x-citadel-client-ip';
 export const CLIENT_UA_HEADER = 'x-citadel-user-agent';
+/** The client's operation name, for audit events (subgraph fetches carry generated names). */
+export const OPERATION_NAME_HEADER = 'x-citadel-operation-name';
 
 export const ANONYMOUS: Caller = Object.freeze({ userId: null, sessionId: null, permissions: [], policies: [] });
 

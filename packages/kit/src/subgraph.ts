@@ -6,10 +6,11 @@ import type { EntityManager } from '@mikro-orm/postgresql';
 import type { GraphQLSchema } from 'graphql';
 import type { Logger } from 'pino';
 import { apolloHandler } from './apollo-http';
-import { CLIENT_IP_HEADER, CLIENT_UA_HEADER, InternalTokenError, type Caller, type ClientInfo } from './auth';
+import { CLIENT_IP_HEADER, CLIENT_UA_HEADER, InternalTokenError, OPERATION_NAME_HEADER, type Caller, type ClientInfo } from './auth';
 import type { Orm } from './db';
 import { errorLoggingPlugin, formatError } from './errors';
 import { subgraphAuthorizationPlugin } from './subgraph-authorization';
+import { runInRequest } from './request-context';
 import { sendJsonError } from './http';
 import type { RequestScope, RouteHandler } from './server';
 
@@ -66,7 +67,10 @@ export async function createSubgraphEndpoint<TContext extends SubgraphContext>(
       scope.logger.warn({ reason: error.message }, 'refused a request without a valid internal token');
       return sendJsonError(res, 401, 'UNAUTHENTICATED', error.message);
     }
-    await handle(req, res, scope);
+    const caller = callers.get(req)!;
+    const client = { ip: header(req, CLIENT_IP_HEADER), userAgent: header(req, CLIENT_UA_HEADER) };
+    const operationName = header(req, OPERATION_NAME_HEADER)?.slice(0, 200) ?? null;
+    await runInRequest({ caller, client, requestId: scope.requestId, operationName }, () => handle(req, res, scope));
   };
   return { route, stop: () => apollo.stop() };
 }

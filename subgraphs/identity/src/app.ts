@@ -6,6 +6,8 @@ import type { SigningKey } from '@citadel/kit/keys';
 import type { Logger } from '@citadel/kit/logger';
 import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
 import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
+import type { AuditEventInput } from '@citadel/kit/audit-event';
+import { OutboxRelay } from '@citadel/kit/outbox';
 import { AccountService, type AccountSettings } from './account/account.service';
 import { AuthService } from './auth/auth.service';
 import { MfaService, type MfaSettings } from './mfa/mfa.service';
@@ -44,6 +46,10 @@ export interface IdentityAppOptions {
   mfa: MfaSettings;
   /** Whether sign-up with a taken address says EMAIL_TAKEN (see UserService). */
   revealTakenEmail: boolean;
+  /** Hands a batch of outbox events to audit (auditDelivery); throws when not accepted. */
+  deliverEvents: (events: AuditEventInput[]) => Promise<void>;
+  /** How often the outbox relay looks for events nobody kicked it for, ms. */
+  outboxPollMs?: number;
 }
 
 export async function createIdentityApp(options: IdentityAppOptions): Promise<ServiceServer> {
@@ -72,7 +78,15 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
     verifyInternalToken: options.verifyInternalToken,
     extendContext,
   });
-  return createServiceServer({
+  const relay = new OutboxRelay({
+    orm,
+    schema: SUBGRAPH_NAME,
+    logger,
+    deliver: options.deliverEvents,
+    pubsub: options.pubsub,
+    pollMs: options.outboxPollMs ?? 1_000,
+  });
+  const server = createServiceServer({
     service: SUBGRAPH_NAME,
     logger,
     routes: {
@@ -84,9 +98,13 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
     ready: () => databaseReady(orm),
     onClose: async () => {
       await endpoint.stop();
+      await relay.stop();
       await options.pubsub.close();
       await options.counters.close();
       await orm.close();
     },
   });
+  relay.useMetrics(server.metrics.registry);
+  relay.start();
+  return server;
 }

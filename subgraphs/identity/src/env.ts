@@ -13,6 +13,7 @@ export const env = parseEnv({
   KEYS_DIR: z.string().default(join(DATA_DIR, 'keys')),
   IDENTITY_PRIVATE_KEY: z.string().optional(),
   AUTHZ_URL: z.string().url().default('http://127.0.0.1:4002'),
+  AUDIT_URL: z.string().url().default('http://127.0.0.1:4003'),
   INTERNAL_JWKS_URL: z.string().url().default('http://127.0.0.1:4000/.well-known/jwks.json'),
   JWT_ISSUER: z.string().default('citadel-identity'),
   JWT_AUDIENCE: z.string().default('citadel'),

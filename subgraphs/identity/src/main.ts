@@ -2,6 +2,7 @@
 import 'reflect-metadata';
 import { createInternalTokenVerifier, ServiceTokenMinter } from '@citadel/kit/auth';
 import { AuthzClient } from '@citadel/kit/authz-client';
+import { auditDelivery } from '@citadel/kit/audit-client';
 import { createOrm } from '@citadel/kit/db';
 import { loadSecret, loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
@@ -28,6 +29,7 @@ async function main(): Promise<void> {
     generate: env.NODE_ENV !== 'production',
   });
   const orm = await createOrm({ url: env.DATABASE_URL, logger, ...database });
+  const serviceTokens = new ServiceTokenMinter(SUBGRAPH_NAME, key);
   const server = await createIdentityApp({
     orm,
     logger,
@@ -61,6 +63,7 @@ async function main(): Promise<void> {
     mailer: createMailer({ smtpUrl: env.SMTP_URL, from: env.MAIL_FROM, mailboxDir: env.MAILBOX_DIR, logger }),
     account: { appUrl: env.APP_URL, mailsPerHour: env.MAILS_PER_HOUR, maxAttempts: env.LOGIN_MAX_ATTEMPTS },
     revealTakenEmail: env.REGISTRATION_REVEALS_TAKEN_EMAIL,
+    deliverEvents: auditDelivery({ url: env.AUDIT_URL, minter: serviceTokens }),
     mfa: {
       encryptionKey: loadSecret({ name: 'mfa', value: env.MFA_ENCRYPTION_KEY, dir: env.KEYS_DIR, generate: env.NODE_ENV !== 'production' }),
       issuer: env.MFA_ISSUER,
@@ -72,7 +75,7 @@ async function main(): Promise<void> {
     },
   });
   // authz may start after identity: registration retries in the background until it is accepted.
-  const registration = new AuthzClient({ url: env.AUTHZ_URL, minter: new ServiceTokenMinter(SUBGRAPH_NAME, key), logger }).registerCatalogue(
+  const registration = new AuthzClient({ url: env.AUTHZ_URL, minter: serviceTokens, logger }).registerCatalogue(
     IDENTITY_PERMISSIONS,
   );
   onShutdownSignal(logger, async () => {

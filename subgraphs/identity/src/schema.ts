@@ -1,5 +1,6 @@
 // The identity subgraph's schema: the explicit list of resolvers and entities.
 import { buildFederatedSchema } from '@citadel/kit/federation';
+import { OutboxEntrySchema } from '@citadel/kit/outbox';
 import { migrationsDir } from '@citadel/kit/paths';
 import { identityMigrations } from '../../../migrations/identity';
 import type { GraphQLSchema } from 'graphql';
@@ -33,6 +34,7 @@ export const database = {
     TotpFactorEntity,
     RecoveryCodeEntity,
     MfaChallengeEntity,
+    OutboxEntrySchema,
   ],
   migrations: identityMigrations,
   migrationsPath: migrationsDir(SUBGRAPH_NAME),

@@ -16,6 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createTestDatabase } from '@citadel/kit/testing/database';
 import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphql-client';
+import type { AuditEventInput } from '@citadel/kit/audit-event';
 import { createIdentityApp } from '../app';
 import { database, SUBGRAPH_NAME } from '../schema';
 
@@ -34,6 +35,10 @@ export interface IdentityHarness {
   mailboxDir: string;
   /** What identity publishes (in memory, in this process). */
   pubsub: MemoryPubSub;
+  /** Events identity's outbox relay delivered (a stand-in for audit's ingestion). */
+  events: AuditEventInput[];
+  /** The first delivered event with this action (and matching), waiting up to 3 s for it. */
+  waitForEvent(action: string, match?: (event: AuditEventInput) => boolean): Promise<AuditEventInput>;
   /** The caller the gateway would derive from one of this identity's access tokens. */
   callerFor(accessToken: string): Promise<Caller>;
   /** Mints an internal token as the gateway would, for requests outside /graphql. */
@@ -57,6 +62,7 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
   const pubsub = new MemoryPubSub();
   const mailboxDir = mkdtempSync(join(tmpdir(), 'citadel-mail-'));
   const mfaKey = randomBytes(32);
+  const events: AuditEventInput[] = [];
   const server = await createIdentityApp({
     orm,
     logger,
@@ -75,6 +81,10 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
     mailer: new MailboxMailer(mailboxDir, 'Citadel <test@citadel.local>', logger),
     account: { appUrl: 'http://app.test', mailsPerHour: 3, maxAttempts: 10 },
     revealTakenEmail: options.revealTakenEmail ?? false,
+    deliverEvents: async (batch) => {
+      events.push(...batch);
+    },
+    outboxPollMs: 20,
     mfa: { encryptionKey: mfaKey, issuer: 'Citadel', challengeTtlSeconds: 300, maxAttempts: 5, maxAttemptsPerUser: 10, windowSeconds: 900, reauthSeconds: 600 },
   });
   const port = await server.listen(0, '127.0.0.1');
@@ -85,6 +95,16 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
     orm,
     identityKey,
     pubsub,
+    events,
+    waitForEvent: async (action, match = () => true) => {
+      const deadline = Date.now() + 3_000;
+      for (;;) {
+        const found = events.find((e) => e.action === action && match(e));
+        if (found) return found;
+        if (Date.now() > deadline) throw new Error(`no ${action} event delivered; got ${events.map((e) => e.action).join(', ')}`);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    },
     mailboxDir,
     internalToken: (caller = ANONYMOUS) => minter.mint(caller, SUBGRAPH_NAME),
     callerFor: async (accessToken) => {
