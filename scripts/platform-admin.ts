@@ -16,6 +16,7 @@ import { database as identityDatabase } from '../subgraphs/identity/src/schema';
 import { normalizeEmail } from '../subgraphs/identity/src/users/email';
 import { User } from '../subgraphs/identity/src/users/user.entity';
 import { createPubSub } from '@citadel/kit/pubsub';
+import { Outbox } from '@citadel/kit/outbox';
 
 export const DEV_ADMIN_EMAIL = 'admin@citadel.local';
 
@@ -34,7 +35,8 @@ export async function openPlatformAdmin(url: string, logger: Logger, redisUrl?: 
   // With Redis, running gateways hear of the change at once; otherwise their poll picks it up.
   const pubsub = createPubSub(redisUrl, logger);
   const changes = new ChangeLog(pubsub, logger);
-  const grants = new GrantService(changes, new EffectivePermissions());
+  // Recorded in authz's outbox (actor: the authz service), delivered to audit by authz's relay.
+  const grants = new GrantService(changes, new EffectivePermissions(), new Outbox('authz'));
   const idem = () => identity.em.fork() as EntityManager;
   const azem = () => authz.em.fork() as EntityManager;
 

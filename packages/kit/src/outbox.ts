@@ -185,6 +185,21 @@ export class OutboxRelay {
   }
 
   start(): void {
+    // A commit that wrote outbox rows starts a pass at once: delivery lag is the pass, not the poll.
+    // A flush inside an outer transaction is not committed yet, so the outer commit kicks too.
+    let staged = false;
+    this.options.orm.em.getEventManager().registerSubscriber({
+      afterFlush: (args) => {
+        if (!args.uow.getChangeSets().some((set) => set.entity instanceof OutboxEntry)) return;
+        staged = true;
+        setImmediate(() => this.kick());
+      },
+      afterTransactionCommit: () => {
+        if (!staged) return;
+        staged = false;
+        setImmediate(() => this.kick());
+      },
+    });
     const tick = () => {
       this.kick();
       this.timer = setTimeout(tick, this.pollMs);

@@ -5,6 +5,10 @@ import type { Logger } from '@citadel/kit/logger';
 import type { PubSub } from '@citadel/kit/pubsub';
 import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
 import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
+import type { AuditEventInput } from '@citadel/kit/audit-event';
+import { sendJson } from '@citadel/kit/http';
+import type { SigningKey } from '@citadel/kit/keys';
+import { Outbox, OutboxRelay } from '@citadel/kit/outbox';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { AccessMap } from './access/access-map';
 import { extendContext } from './authz.context';
@@ -25,6 +29,11 @@ export interface AuthzAppOptions {
   accessMapPath: string;
   verifyInternalToken: (authorization: string | undefined) => Promise<Caller>;
   verifyServiceToken: (authorization: string | undefined) => Promise<string>;
+  /** authz's own key: its JWKS, and its service tokens to audit. */
+  key: SigningKey;
+  /** Hands a batch of outbox events to audit (auditDelivery); throws when not accepted. */
+  deliverEvents: (events: AuditEventInput[]) => Promise<void>;
+  outboxPollMs?: number;
 }
 
 export interface AuthzApp {
@@ -32,15 +41,17 @@ export interface AuthzApp {
   catalogue: CatalogueService;
   grants: GrantService;
   roles: RoleService;
+  relay: OutboxRelay;
 }
 
 export async function createAuthzApp(options: AuthzAppOptions): Promise<AuthzApp> {
   const { orm, logger } = options;
   const changes = new ChangeLog(options.pubsub, logger);
   const effective = new EffectivePermissions();
+  const outbox = new Outbox(SUBGRAPH_NAME);
   const catalogue = new CatalogueService(changes);
-  const roles = new RoleService(changes, effective);
-  const grants = new GrantService(changes, effective);
+  const roles = new RoleService(changes, effective, outbox);
+  const grants = new GrantService(changes, effective, outbox);
   // authz's own permissions need no round trip: it registers them directly.
   await catalogue.register(orm.em.fork() as EntityManager, AUTHZ_PERMISSIONS);
   await changes.prune(orm.em.fork() as EntityManager);
@@ -61,17 +72,21 @@ export async function createAuthzApp(options: AuthzAppOptions): Promise<AuthzApp
     verifyServiceToken: options.verifyServiceToken,
     verifyGatewayToken: options.verifyInternalToken,
   });
+  const relay = new OutboxRelay({ orm, schema: SUBGRAPH_NAME, logger, deliver: options.deliverEvents, pubsub: options.pubsub, pollMs: options.outboxPollMs ?? 1_000 });
   const server = createServiceServer({
     service: SUBGRAPH_NAME,
     logger,
-    routes: { '/graphql': endpoint.route, ...internal },
+    routes: { '/graphql': endpoint.route, '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, options.key.jwks), ...internal },
     quietRoutes: ['/internal/changes', '/internal/check'],
     ready: () => databaseReady(orm),
     onClose: async () => {
       await endpoint.stop();
+      await relay.stop();
       await options.pubsub.close();
       await orm.close();
     },
   });
-  return { server, catalogue, grants, roles };
+  relay.useMetrics(server.metrics.registry);
+  relay.start();
+  return { server, catalogue, grants, roles, relay };
 }

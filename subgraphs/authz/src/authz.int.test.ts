@@ -308,3 +308,59 @@ describe('concurrency', () => {
     expect(new Set(results.map((r) => r.body.data!.grantRole.id)).size).toBe(1);
   });
 });
+
+describe('audit events', () => {
+  async function delivered(action: string, match: (e: { target: { id: string | null } | null }) => boolean = () => true) {
+    const deadline = Date.now() + 3_000;
+    for (;;) {
+      const found = authz.events.find((e) => e.action === action && match(e));
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no ${action} event; got ${authz.events.map((e) => e.action).join(', ')}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  it('records role and grant changes with the actor, before and after, once committed', async () => {
+    const created = await authz.call<{ createRole: { id: string } }>(
+      'mutation { createRole(input: { name: "auditor", permissions: ["identity.user.read"] }) { id } }',
+      { caller: admin },
+    );
+    const roleId = created.body.data!.createRole.id;
+    const event = await delivered('authz.role.created', (e) => e.target?.id === roleId);
+    expect(event).toMatchObject({
+      service: 'authz',
+      actor: { type: 'user', id: admin.userId, sessionId: admin.sessionId },
+      target: { type: 'Role', id: roleId },
+      outcome: 'success',
+      changes: { before: null, after: { name: 'auditor', permissions: ['identity.user.read'] } },
+    });
+    const user = randomUUID();
+    await grant(admin, { userId: user, roleId });
+    expect((await delivered('authz.grant.created', (e) => e.target?.id === user)).changes).toEqual({
+      before: null,
+      after: { role: 'auditor', roleId, scope: 'global' },
+    });
+    await authz.call('mutation($input: RoleGrantInput!) { revokeRole(input: $input) }', { caller: admin, variables: { input: { userId: user, roleId } } });
+    await delivered('authz.grant.revoked', (e) => e.target?.id === user);
+    await authz.call('mutation($input: SetRolePermissionsInput!) { setRolePermissions(input: $input) { id } }', {
+      caller: admin,
+      variables: { input: { roleId, permissions: [] } },
+    });
+    expect((await delivered('authz.role.permissions-changed', (e) => e.target?.id === roleId)).changes).toEqual({
+      before: { permissions: ['identity.user.read'] },
+      after: { permissions: [] },
+    });
+    await authz.call(`mutation { deleteRole(id: "${roleId}") }`, { caller: admin });
+    await delivered('authz.role.deleted', (e) => e.target?.id === roleId);
+  });
+
+  it('records nothing for a change that was refused', async () => {
+    const before = authz.events.length;
+    const refused = await authz.call('mutation { createRole(input: { name: "x9", permissions: ["identity.nothing.here"] }) { id } }', { caller: admin });
+    expect(errorCode(refused)).toBe('UNKNOWN_PERMISSION');
+    await new Promise((r) => setTimeout(r, 150));
+    expect(authz.events.slice(before).filter((e) => e.action === 'authz.role.created')).toEqual([]);
+    const [row] = await authz.orm.em.fork().getConnection().execute<{ n: number }[]>('select count(*)::int as n from authz.outbox');
+    expect(row!.n).toBe(0); // delivered rows are removed
+  });
+});

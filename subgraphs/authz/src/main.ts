@@ -1,6 +1,8 @@
 // Authz subgraph start-up, in order: env, logger, database, app, listen.
 import 'reflect-metadata';
-import { createInternalTokenVerifier, createServiceTokenVerifier } from '@citadel/kit/auth';
+import { createInternalTokenVerifier, createServiceTokenVerifier, ServiceTokenMinter } from '@citadel/kit/auth';
+import { auditDelivery } from '@citadel/kit/audit-client';
+import { loadSigningKey } from '@citadel/kit/keys';
 import { createOrm } from '@citadel/kit/db';
 import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
@@ -11,6 +13,7 @@ import { database, SUBGRAPH_NAME } from './schema';
 
 async function main(): Promise<void> {
   const logger = createLogger(SUBGRAPH_NAME, env.LOG_LEVEL);
+  const key = await loadSigningKey({ name: SUBGRAPH_NAME, pem: env.AUTHZ_PRIVATE_KEY, dir: env.KEYS_DIR, generate: env.NODE_ENV !== 'production' });
   const orm = await createOrm({ url: env.DATABASE_URL, logger, ...database });
   const { server } = await createAuthzApp({
     orm,
@@ -18,6 +21,8 @@ async function main(): Promise<void> {
     pubsub: createPubSub(env.REDIS_URL, logger),
     introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
     accessMapPath: env.ACCESS_MAP_PATH,
+    key,
+    deliverEvents: auditDelivery({ url: env.AUDIT_URL, minter: new ServiceTokenMinter(SUBGRAPH_NAME, key) }),
     verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: env.INTERNAL_JWKS_URL }),
     verifyServiceToken: createServiceTokenVerifier({ audience: SUBGRAPH_NAME, services: serviceKeySets(env.SERVICE_JWKS_URLS) }),
   });

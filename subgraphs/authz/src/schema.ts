@@ -1,5 +1,6 @@
 // The authz subgraph's schema: the explicit list of resolvers and entities.
 import { buildFederatedSchema } from '@citadel/kit/federation';
+import { OutboxEntrySchema } from '@citadel/kit/outbox';
 import { migrationsDir } from '@citadel/kit/paths';
 import type { GraphQLSchema } from 'graphql';
 import { authzMigrations } from '../../../migrations/authz';
@@ -20,7 +21,7 @@ export const SUBGRAPH_NAME = 'authz';
 
 export const database = {
   schema: SUBGRAPH_NAME,
-  entities: [PermissionEntity, RoleEntity, GrantEntity],
+  entities: [PermissionEntity, RoleEntity, GrantEntity, OutboxEntrySchema],
   migrations: authzMigrations,
   migrationsPath: migrationsDir(SUBGRAPH_NAME),
 };

@@ -9,6 +9,7 @@ import type { EffectivePermissions } from '../effective-permissions';
 import type { Actor } from '../roles/role.service';
 import { RoleEntity, type Role } from '../roles/role.entity';
 import { GLOBAL_SCOPE, parseScope } from '../scope';
+import type { Outbox } from '@citadel/kit/outbox';
 import { GrantEntity, type Grant } from './grant.entity';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -23,6 +24,7 @@ export class GrantService {
   constructor(
     private readonly changes: ChangeLog,
     private readonly effective: EffectivePermissions,
+    private readonly outbox: Outbox,
   ) {}
 
   /**
@@ -48,6 +50,7 @@ export class GrantService {
       const existing = await tx.findOne(GrantEntity, { userId, role, scope }, { populate: ['role'] });
       if (existing) return { grant: existing, change: null };
       const grant = tx.create(GrantEntity, { id: randomUUID(), userId, role, scope, grantedBy: actor.userId, createdAt: new Date() });
+      this.outbox.add(tx, { action: 'authz.grant.created', target: { type: 'User', id: userId }, changes: { after: { role: role.name, roleId: role.id, scope } } });
       await tx.flush();
       return { grant, change: await this.changes.record(tx, [userId]) };
     });
@@ -70,6 +73,7 @@ export class GrantService {
         if (admins <= 1) throw lastAdmin();
       }
       tx.remove(grant);
+      this.outbox.add(tx, { action: 'authz.grant.revoked', target: { type: 'User', id: userId }, changes: { before: { role: role.name, roleId: role.id, scope } } });
       await tx.flush();
       return this.changes.record(tx, [userId]);
     });

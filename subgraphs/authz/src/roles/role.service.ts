@@ -6,6 +6,7 @@ import { badUserInput, notFound } from '@citadel/kit/errors';
 import { builtInRole, cannotDelegate, roleNameTaken, unknownPermissions } from '../authz.errors';
 import type { ChangeLog } from '../changes';
 import type { EffectivePermissions } from '../effective-permissions';
+import type { Outbox } from '@citadel/kit/outbox';
 import { RoleEntity, type Role } from './role.entity';
 
 const ROLE_NAME = /^[a-z][a-z0-9-]{1,63}$/;
@@ -29,6 +30,7 @@ export class RoleService {
   constructor(
     private readonly changes: ChangeLog,
     private readonly effective: EffectivePermissions,
+    private readonly outbox: Outbox,
   ) {}
 
   list(em: EntityManager): Promise<Role[]> {
@@ -45,17 +47,20 @@ export class RoleService {
     const name = checkName(input.name);
     const permissions = await this.checkPermissions(em, actor, input.permissions ?? []);
     const role = em.create(RoleEntity, { id: randomUUID(), name, description: input.description?.trim() ?? '', builtIn: false, permissions, createdAt: new Date(), updatedAt: new Date() });
+    this.outbox.add(em, { action: 'authz.role.created', target: roleTarget(role), changes: { after: snapshot(role) } });
     await flushNamed(em);
     return role;
   }
 
   async update(em: EntityManager, id: string, changes: RoleChanges): Promise<Role> {
     const role = await this.get(em, id);
+    const before = snapshot(role);
     if (changes.name != null && changes.name !== role.name) {
       if (role.builtIn) throw builtInRole(role.name, 'renamed');
       role.name = checkName(changes.name);
     }
     if (changes.description != null) role.description = changes.description.trim();
+    this.outbox.add(em, { action: 'authz.role.updated', target: roleTarget(role), changes: { before, after: snapshot(role) } });
     await flushNamed(em);
     return role;
   }
@@ -64,6 +69,7 @@ export class RoleService {
     const change = await em.transactional(async (tx) => {
       const role = await this.get(tx, id);
       if (role.builtIn) throw builtInRole(role.name, 'deleted');
+      this.outbox.add(tx, { action: 'authz.role.deleted', target: roleTarget(role), changes: { before: snapshot(role) } });
       tx.remove(role);
       await tx.flush();
       return this.changes.record(tx, null);
@@ -78,6 +84,11 @@ export class RoleService {
       const role = await this.get(tx, id);
       if (role.name === BUILT_IN_ROLES.admin) throw builtInRole(role.name, 'given a permission list (it holds every permission)');
       const next = await this.checkPermissions(tx, actor, codes, role.permissions);
+      this.outbox.add(tx, {
+        action: 'authz.role.permissions-changed',
+        target: roleTarget(role),
+        changes: { before: { permissions: role.permissions }, after: { permissions: next } },
+      });
       role.permissions = next;
       await tx.flush();
       return { role, change: await this.changes.record(tx, null) };
@@ -102,6 +113,9 @@ export class RoleService {
     return wanted;
   }
 }
+
+const roleTarget = (role: Role) => ({ type: 'Role', id: role.id });
+const snapshot = (role: Role) => ({ name: role.name, description: role.description, permissions: role.permissions });
 
 /** Flushes a new or renamed role; the unique index decides between two takers of one name. */
 async function flushNamed(em: EntityManager): Promise<void> {

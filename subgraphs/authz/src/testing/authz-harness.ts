@@ -14,6 +14,7 @@ import { createLogger } from '@citadel/kit/logger';
 import { MemoryPubSub } from '@citadel/kit/pubsub';
 import { createTestDatabase } from '@citadel/kit/testing/database';
 import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphql-client';
+import type { AuditEventInput } from '@citadel/kit/audit-event';
 import { createAuthzApp, type AuthzApp } from '../app';
 import type { AccessRequirement } from '../access/access-map';
 import { database, SUBGRAPH_NAME } from '../schema';
@@ -24,6 +25,8 @@ export interface AuthzHarness {
   app: AuthzApp;
   pubsub: MemoryPubSub;
   accessMapPath: string;
+  /** Events authz's outbox relay delivered (a stand-in for audit's ingestion). */
+  events: AuditEventInput[];
   /** A service token as identity would mint it for authz. */
   serviceToken(service?: 'identity' | 'intruder'): Promise<string>;
   /** identity's minter, for the kit's AuthzClient. */
@@ -40,7 +43,8 @@ export async function startAuthz(adminDatabaseUrl: string, accessMap: AccessRequ
   const logger = createLogger(SUBGRAPH_NAME, 'silent');
   const orm = await createOrm({ url: testDb.url, logger, ...database });
   await migrate(orm, SUBGRAPH_NAME);
-  const [gatewayKey, identityKey, intruderKey] = await Promise.all([generateSigningKey(), generateSigningKey(), generateSigningKey()]);
+  const [gatewayKey, identityKey, intruderKey, authzKey] = await Promise.all([generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey()]);
+  const events: AuditEventInput[] = [];
   const minter = new InternalTokenMinter(gatewayKey);
   const pubsub = new MemoryPubSub();
   const accessMapPath = join(mkdtempSync(join(tmpdir(), 'citadel-access-')), 'access-map.json');
@@ -53,6 +57,11 @@ export async function startAuthz(adminDatabaseUrl: string, accessMap: AccessRequ
     accessMapPath,
     verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: createLocalJWKSet(gatewayKey.jwks) }),
     verifyServiceToken: createServiceTokenVerifier({ audience: SUBGRAPH_NAME, services: { identity: createLocalJWKSet(identityKey.jwks) } }),
+    key: authzKey,
+    deliverEvents: async (batch) => {
+      events.push(...batch);
+    },
+    outboxPollMs: 20,
   });
   const port = await app.server.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -62,6 +71,7 @@ export async function startAuthz(adminDatabaseUrl: string, accessMap: AccessRequ
     app,
     pubsub,
     accessMapPath,
+    events,
     // An intruder signs with a key authz does not know, under identity's name.
     identityMinter: new ServiceTokenMinter('identity', identityKey),
     serviceToken: (service = 'identity') => new ServiceTokenMinter('identity', service === 'identity' ? identityKey : intruderKey).mint(SUBGRAPH_NAME),
