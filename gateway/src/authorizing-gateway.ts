@@ -14,6 +14,7 @@ import { buildASTSchema, GraphQLError, parse, print, type DocumentNode, type Gra
 import type { Counter } from 'prom-client';
 import { filterOperation, restoreRemovedFields, type FilterResult } from './authorization';
 import type { GatewayContext } from './context';
+import type { Denial } from './denial-audit';
 
 export type AuthorizationMode = 'filter' | 'reject';
 
@@ -22,6 +23,8 @@ export interface AuthorizingGatewayOptions {
   mode: AuthorizationMode;
   /** Counts denied coordinates; label `coordinate`. */
   denials?: Counter<'coordinate'>;
+  /** Told of every operation with a denial (for the audit trail). Must not throw or block. */
+  onDenied?: (denial: Denial) => void;
   /** Filter decisions kept per document, one per (operation, permission set, policies). */
   cacheSize?: number;
 }
@@ -77,10 +80,16 @@ export class AuthorizingGateway implements GatewayInterface {
       if (decision.unauthorizedPaths.length === 0) return executor(requestContext);
       for (const coordinate of decision.deniedCoordinates) this.options.denials?.inc({ coordinate });
       const context = requestContext.context as unknown as GatewayContext;
-      context.logger?.info(
-        { denied: decision.deniedCoordinates, operationName: requestContext.operationName ?? null },
-        'fields removed by authorization',
-      );
+      const operationName = operationNameOf(requestContext);
+      context.logger?.info({ denied: decision.deniedCoordinates, operationName }, 'fields removed by authorization');
+      this.options.onDenied?.({
+        caller: context.caller,
+        client: context.client,
+        requestId: context.requestId,
+        operationName,
+        coordinates: decision.deniedCoordinates,
+        mode: this.options.mode,
+      });
       if (this.options.mode === 'reject' || decision.unauthorizedPaths.includes('')) {
         return { errors: decision.unauthorizedPaths.map(rejection) };
       }

@@ -14,6 +14,7 @@ const parsed = parseEnv({
   IDENTITY_JWKS_URL: z.string().url().default('http://127.0.0.1:4001/.well-known/jwks.json'),
   IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001'),
   AUTHZ_URL: z.string().url().default('http://127.0.0.1:4002'),
+  AUDIT_URL: z.string().url().default('http://127.0.0.1:4003'),
   PERMISSIONS_POLL_MS: z.coerce.number().int().min(100).max(3_600_000).default(500),
   AUTHORIZATION_MODE: z.enum(['filter', 'reject', 'off']).default('filter'),
   REDIS_URL: z.string().url().optional(),

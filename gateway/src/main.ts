@@ -19,6 +19,7 @@ import { operationLimitsRule } from './limits';
 import { RevokedSessions } from './revoked-sessions';
 import { SubgraphSource } from './subgraph-source';
 import { UserPermissions } from './user-permissions';
+import { DenialAudit } from './denial-audit';
 import { AuthorizingGateway } from './authorizing-gateway';
 import { Counter } from 'prom-client';
 import { supergraphFromFile } from './supergraph';
@@ -55,6 +56,8 @@ async function main(): Promise<void> {
     pollMs: env.PERMISSIONS_POLL_MS,
   });
   await userPermissions.start();
+  const denialAudit = new DenialAudit({ auditUrl: env.AUDIT_URL, minter, logger });
+  denialAudit.start();
   const denials = new Counter({
     name: 'citadel_authorization_denied_total',
     help: 'Fields and types removed or refused by authorization, by schema coordinate',
@@ -75,7 +78,7 @@ async function main(): Promise<void> {
     logger,
   });
   // `off` leaves enforcement to the subgraphs alone (they refuse rather than filter): for measuring.
-  const gateway = env.AUTHORIZATION_MODE === 'off' ? planner : new AuthorizingGateway(planner, { mode: env.AUTHORIZATION_MODE, denials });
+  const gateway = env.AUTHORIZATION_MODE === 'off' ? planner : new AuthorizingGateway(planner, { mode: env.AUTHORIZATION_MODE, denials, onDenied: (denial) => denialAudit.record(denial) });
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: env.introspection,
@@ -125,10 +128,12 @@ async function main(): Promise<void> {
       await apollo.stop();
       await revoked.stop();
       await userPermissions.stop();
+      await denialAudit.stop();
       await pubsub.close();
     },
   });
   server.metrics.registry.registerMetric(denials);
+  denialAudit.useMetrics(server.metrics.registry);
   const websocket = attachGraphqlWs({
     http: server.http,
     path: '/graphql',
