@@ -34,6 +34,8 @@ export interface AuthzAppOptions {
   /** Hands a batch of outbox events to audit (auditDelivery); throws when not accepted. */
   deliverEvents: (events: AuditEventInput[]) => Promise<void>;
   outboxPollMs?: number;
+  /** Failed deliveries before an event is parked as dead (default 10). */
+  outboxMaxAttempts?: number;
 }
 
 export interface AuthzApp {
@@ -55,7 +57,8 @@ export async function createAuthzApp(options: AuthzAppOptions): Promise<AuthzApp
   // authz's own permissions need no round trip: it registers them directly.
   await catalogue.register(orm.em.fork() as EntityManager, AUTHZ_PERMISSIONS);
   await changes.prune(orm.em.fork() as EntityManager);
-  const schema = await buildAuthzSchema({ catalogue, roles, grants, effective, accessMap: new AccessMap(options.accessMapPath) });
+  const relay = new OutboxRelay({ orm, schema: SUBGRAPH_NAME, logger, deliver: options.deliverEvents, pubsub: options.pubsub, pollMs: options.outboxPollMs ?? 1_000, maxAttempts: options.outboxMaxAttempts ?? 10 });
+  const schema = await buildAuthzSchema({ catalogue, roles, grants, effective, accessMap: new AccessMap(options.accessMapPath), relay: () => relay });
   const endpoint = await createSubgraphEndpoint({
     schema,
     orm,
@@ -72,7 +75,6 @@ export async function createAuthzApp(options: AuthzAppOptions): Promise<AuthzApp
     verifyServiceToken: options.verifyServiceToken,
     verifyGatewayToken: options.verifyInternalToken,
   });
-  const relay = new OutboxRelay({ orm, schema: SUBGRAPH_NAME, logger, deliver: options.deliverEvents, pubsub: options.pubsub, pollMs: options.outboxPollMs ?? 1_000 });
   const server = createServiceServer({
     service: SUBGRAPH_NAME,
     logger,

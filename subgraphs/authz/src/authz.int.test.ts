@@ -364,3 +364,33 @@ describe('audit events', () => {
     expect(row!.n).toBe(0); // delivered rows are removed
   });
 });
+
+describe('dead outbox events', () => {
+  it('parks an event after repeated failed deliveries, lists it for an operator, and delivers it on retry', async () => {
+    const operator = { ...userCaller(['audit.outbox.manage']), policies: [] };
+    authz.audit.down = true;
+    try {
+      const created = await authz.call<{ createRole: { id: string } }>('mutation { createRole(input: { name: "parked" }) { id } }', { caller: admin });
+      const roleId = created.body.data!.createRole.id;
+      type Dead = { authzDeadEvents: { action: string; attempts: number; lastError: string }[] };
+      let dead: Dead['authzDeadEvents'] = [];
+      const deadline = Date.now() + 5_000;
+      while (dead.length === 0 && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 100));
+        dead = (await authz.call<Dead>('{ authzDeadEvents { action attempts lastError } }', { caller: operator })).body.data!.authzDeadEvents;
+      }
+      expect(dead).toEqual([{ action: 'authz.role.created', attempts: 2, lastError: 'audit is down (test)' }]);
+      expect(errorCode(await authz.call('{ authzDeadEvents { action } }', { caller: userCaller() }))).toBe('UNAUTHORIZED_FIELD_OR_TYPE');
+      authz.audit.down = false;
+      const retried = await authz.call<{ retryAuthzDeadEvents: number }>('mutation { retryAuthzDeadEvents }', { caller: operator });
+      expect(retried.body.data).toEqual({ retryAuthzDeadEvents: 1 });
+      const until = Date.now() + 3_000;
+      while (!authz.events.some((e) => e.action === 'authz.role.created' && e.target?.id === roleId) && Date.now() < until) {
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      expect(authz.events.filter((e) => e.action === 'authz.role.created' && e.target?.id === roleId)).toHaveLength(1);
+    } finally {
+      authz.audit.down = false;
+    }
+  });
+});

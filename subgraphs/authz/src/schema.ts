@@ -1,6 +1,7 @@
 // The authz subgraph's schema: the explicit list of resolvers and entities.
 import { buildFederatedSchema } from '@citadel/kit/federation';
-import { OutboxEntrySchema } from '@citadel/kit/outbox';
+import { OutboxEntrySchema, type OutboxRelay } from '@citadel/kit/outbox';
+import { outboxAdminResolver } from '@citadel/kit/outbox-admin';
 import { migrationsDir } from '@citadel/kit/paths';
 import type { GraphQLSchema } from 'graphql';
 import { authzMigrations } from '../../../migrations/authz';
@@ -32,6 +33,8 @@ export interface AuthzServices {
   grants: GrantService;
   effective: EffectivePermissions;
   accessMap: AccessMap;
+  /** authz's outbox relay, for the dead-event admin fields (read when one is used). */
+  relay: () => OutboxRelay;
 }
 
 export function buildAuthzSchema(services: AuthzServices): Promise<GraphQLSchema> {
@@ -41,6 +44,7 @@ export function buildAuthzSchema(services: AuthzServices): Promise<GraphQLSchema
       new RoleResolver(services.roles),
       new GrantResolver(services.grants, services.effective),
       new AccessMapResolver(services.accessMap),
+      outboxAdminResolver(SUBGRAPH_NAME, services.relay),
     ],
     referenceResolvers: userReferenceResolvers,
   });

@@ -27,6 +27,8 @@ export interface AuthzHarness {
   accessMapPath: string;
   /** Events authz's outbox relay delivered (a stand-in for audit's ingestion). */
   events: AuditEventInput[];
+  /** Set `down` to make deliveries fail. */
+  audit: { down: boolean };
   /** A service token as identity would mint it for authz. */
   serviceToken(service?: 'identity' | 'intruder'): Promise<string>;
   /** identity's minter, for the kit's AuthzClient. */
@@ -45,6 +47,7 @@ export async function startAuthz(adminDatabaseUrl: string, accessMap: AccessRequ
   await migrate(orm, SUBGRAPH_NAME);
   const [gatewayKey, identityKey, intruderKey, authzKey] = await Promise.all([generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey()]);
   const events: AuditEventInput[] = [];
+  const audit = { down: false };
   const minter = new InternalTokenMinter(gatewayKey);
   const pubsub = new MemoryPubSub();
   const accessMapPath = join(mkdtempSync(join(tmpdir(), 'citadel-access-')), 'access-map.json');
@@ -59,9 +62,11 @@ export async function startAuthz(adminDatabaseUrl: string, accessMap: AccessRequ
     verifyServiceToken: createServiceTokenVerifier({ audience: SUBGRAPH_NAME, services: { identity: createLocalJWKSet(identityKey.jwks) } }),
     key: authzKey,
     deliverEvents: async (batch) => {
+      if (audit.down) throw new Error('audit is down (test)');
       events.push(...batch);
     },
     outboxPollMs: 20,
+    outboxMaxAttempts: 2,
   });
   const port = await app.server.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${port}`;
@@ -72,6 +77,7 @@ export async function startAuthz(adminDatabaseUrl: string, accessMap: AccessRequ
     pubsub,
     accessMapPath,
     events,
+    audit,
     // An intruder signs with a key authz does not know, under identity's name.
     identityMinter: new ServiceTokenMinter('identity', identityKey),
     serviceToken: (service = 'identity') => new ServiceTokenMinter('identity', service === 'identity' ? identityKey : intruderKey).mint(SUBGRAPH_NAME),
