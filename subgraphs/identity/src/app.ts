@@ -7,7 +7,7 @@ import type { Logger } from '@citadel/kit/logger';
 import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
 import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
 import type { AuditEventInput } from '@citadel/kit/audit-event';
-import { OutboxRelay } from '@citadel/kit/outbox';
+import { Outbox, OutboxRelay } from '@citadel/kit/outbox';
 import { AccountService, type AccountSettings } from './account/account.service';
 import { AuthService } from './auth/auth.service';
 import { MfaService, type MfaSettings } from './mfa/mfa.service';
@@ -21,6 +21,7 @@ import { LoginThrottle, type LoginThrottleSettings } from './auth/login-throttle
 import { extendContext } from './identity.context';
 import { PasswordHasher } from './passwords/password-hasher';
 import { buildIdentitySchema, SUBGRAPH_NAME } from './schema';
+import { UserAdminService } from './users/user-admin.service';
 import { UserService } from './users/user.service';
 
 export interface IdentityAppOptions {
@@ -55,20 +56,31 @@ export interface IdentityAppOptions {
 export async function createIdentityApp(options: IdentityAppOptions): Promise<ServiceServer> {
   const { orm, logger, key, jwt } = options;
   const hasher = new PasswordHasher(options.passwordHashConcurrency, options.passwordHashQueue);
-  const sessions = new SessionService(new SessionEvents(options.pubsub, logger));
-  const account = new AccountService(hasher, sessions, options.mailer, options.counters, logger, options.account);
-  const mfa = new MfaService(options.mfa, sessions, options.counters, options.mailer, logger);
+  // Security-relevant changes stage their audit event here, in the change's own transaction.
+  const outbox = new Outbox(SUBGRAPH_NAME);
+  const sessions = new SessionService(new SessionEvents(options.pubsub, logger), outbox);
+  const account = new AccountService(hasher, sessions, options.mailer, options.counters, logger, options.account, outbox);
+  const mfa = new MfaService(options.mfa, sessions, options.counters, options.mailer, logger, outbox);
   const schema = await buildIdentitySchema({
     mfa,
-    users: new UserService(hasher, account, options.revealTakenEmail),
+    users: new UserService(hasher, account, options.revealTakenEmail, outbox),
     sessions,
     account,
-    auth: new AuthService(hasher, sessions, new LoginThrottle(options.counters, options.loginThrottle), mfa, account, {
-      accessToken: { key, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: jwt.accessTokenTtlSeconds },
-      refreshTokenTtlDays: jwt.refreshTokenTtlDays,
-      refreshTokenKey: options.refreshTokenKey,
-      refreshGraceSeconds: options.refreshGraceSeconds,
-    }),
+    auth: new AuthService(
+      hasher,
+      sessions,
+      new LoginThrottle(options.counters, options.loginThrottle),
+      mfa,
+      account,
+      {
+        accessToken: { key, issuer: jwt.issuer, audience: jwt.audience, ttlSeconds: jwt.accessTokenTtlSeconds },
+        refreshTokenTtlDays: jwt.refreshTokenTtlDays,
+        refreshTokenKey: options.refreshTokenKey,
+        refreshGraceSeconds: options.refreshGraceSeconds,
+      },
+      outbox,
+    ),
+    admin: new UserAdminService(sessions, outbox),
   });
   const endpoint = await createSubgraphEndpoint({
     schema,

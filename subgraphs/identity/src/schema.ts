@@ -16,7 +16,7 @@ import { SessionResolver } from './auth/session.resolver';
 import type { SessionService } from './auth/session.service';
 import { RefreshTokenEntity, SessionEntity } from './auth/session.entity';
 import { UserAdminResolver } from './users/user-admin.resolver';
-import { UserAdminService } from './users/user-admin.service';
+import type { UserAdminService } from './users/user-admin.service';
 import { UserEntity } from './users/user.entity';
 import { UserResolver, userReferenceResolvers } from './users/user.resolver';
 import type { UserService } from './users/user.service';
@@ -46,14 +46,14 @@ export interface IdentityServices {
   sessions: SessionService;
   account: AccountService;
   mfa: MfaService;
+  admin: UserAdminService;
 }
 
 export function buildIdentitySchema(services: IdentityServices): Promise<GraphQLSchema> {
   return buildFederatedSchema({
     resolvers: [
       new UserResolver(services.users),
-      // Built here from the session service, so app.ts needs no change to wire it.
-      new UserAdminResolver(new UserAdminService(services.sessions)),
+      new UserAdminResolver(services.admin),
       new AuthResolver(services.auth),
       new SessionResolver(services.sessions),
       new AccountResolver(services.account),

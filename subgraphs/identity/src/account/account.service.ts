@@ -5,8 +5,9 @@ import type { CounterStore } from '@citadel/kit/counters';
 import { AppError, COMMON_ERRORS } from '@citadel/kit/errors';
 import type { Logger } from '@citadel/kit/logger';
 import type { MailMessage, Mailer } from '@citadel/kit/mailer';
+import type { Outbox } from '@citadel/kit/outbox';
 import type { SessionService } from '../auth/session.service';
-import { invalidCredentials, invalidResetToken, invalidVerificationToken } from '../identity.errors';
+import { IDENTITY_ERRORS, invalidCredentials, invalidResetToken, invalidVerificationToken } from '../identity.errors';
 import type { PasswordHasher } from '../passwords/password-hasher';
 import { assertAcceptablePassword } from '../passwords/password-policy';
 import { hashRefreshToken as sha256 } from '../tokens/access-token';
@@ -37,6 +38,7 @@ export class AccountService {
     private readonly counters: CounterStore,
     private readonly logger: Logger,
     private readonly settings: AccountSettings,
+    private readonly outbox: Outbox,
   ) {}
 
   /** Runs `work` after the current answer is on its way; a failure is logged. */
@@ -77,7 +79,10 @@ export class AccountService {
   async verifyEmail(em: EntityManager, token: string): Promise<User> {
     const claimed = await this.claim(em, token, 'VERIFY_EMAIL');
     if (!claimed) throw invalidVerificationToken();
-    claimed.user.emailVerifiedAt ??= new Date();
+    if (!claimed.user.emailVerifiedAt) {
+      claimed.user.emailVerifiedAt = new Date();
+      this.emailVerified(em, claimed.user.id);
+    }
     await em.flush();
     return claimed.user;
   }
@@ -93,7 +98,8 @@ export class AccountService {
 
   /**
    * Answers the same for known and unknown addresses (and over the rate limit): the lookup is the
-   * only work done before answering; the token and the mail are made afterwards, in the background.
+   * only work done before answering; the token and the mail are made afterwards, in the background,
+   * and so is `identity.password.reset-requested`, written with the token (a known address only).
    */
   async requestPasswordReset(em: EntityManager, email: string): Promise<boolean> {
     let canonical: string;
@@ -110,8 +116,14 @@ export class AccountService {
       setImmediate(() => {
         void (async () => {
           const { count } = await this.counters.increment(`mail:reset:${canonical}`, HOUR);
-          if (count > this.settings.mailsPerHour) return;
+          const requested = { action: 'identity.password.reset-requested', target: { type: 'User', id: user.id } };
+          if (count > this.settings.mailsPerHour) {
+            this.outbox.add(background, { ...requested, outcome: 'failure', reason: COMMON_ERRORS.TOO_MANY_REQUESTS });
+            await background.flush();
+            return;
+          }
           const target = await background.findOneOrFail(User, { id: user.id });
+          this.outbox.add(background, requested); // written by issue's flush, with the token
           const token = await this.issue(background, target, 'RESET_PASSWORD');
           await this.deliver(passwordResetMail(target.email, target.name, `${this.settings.appUrl}/reset-password?token=${token}`));
         })().catch((error: unknown) => this.logger.error({ err: error }, 'password reset mail failed'));
@@ -130,7 +142,11 @@ export class AccountService {
       const user = claimed.user;
       assertAcceptablePassword(newPassword, user.email);
       user.passwordHash = await this.hasher.hash(newPassword);
-      user.emailVerifiedAt ??= new Date(); // receiving the mail proves the address too
+      this.outbox.add(tx, { action: 'identity.password.reset', target: { type: 'User', id: user.id } });
+      if (!user.emailVerifiedAt) {
+        user.emailVerifiedAt = new Date(); // receiving the mail proves the address too
+        this.emailVerified(tx, user.id);
+      }
       await tx.nativeUpdate(EmailToken, { user: user.id, purpose: 'RESET_PASSWORD', usedAt: null }, { usedAt: new Date() });
       return user.id;
     });
@@ -138,16 +154,36 @@ export class AccountService {
     await this.sessions.end(em, userId, 'PASSWORD_RESET');
   }
 
-  /** Needs the current password (throttled like login); ends every other session. */
+  /**
+   * Needs the current password (throttled like login); ends every other session. A wrong or
+   * throttled current password is recorded as `identity.password.change-failed`.
+   */
   async changePassword(em: EntityManager, userId: string, sessionId: string | null, current: string, next: string): Promise<void> {
-    await this.limit(`password-change:${userId}`, this.settings.maxAttempts, 15 * 60_000);
+    await this.limit(`password-change:${userId}`, this.settings.maxAttempts, 15 * 60_000).catch(async (error: unknown) => {
+      if (error instanceof AppError) await this.changeFailed(em, userId, error.code);
+      throw error;
+    });
     const user = await em.findOneOrFail(User, { id: userId }, { populate: ['passwordHash'] });
-    if (!(await this.hasher.verify(user.passwordHash, current))) throw invalidCredentials();
+    if (!(await this.hasher.verify(user.passwordHash, current))) {
+      await this.changeFailed(em, userId, IDENTITY_ERRORS.INVALID_CREDENTIALS);
+      throw invalidCredentials();
+    }
     assertAcceptablePassword(next, user.email);
     user.passwordHash = await this.hasher.hash(next);
+    this.outbox.add(em, { action: 'identity.password.changed', target: { type: 'User', id: userId } });
     await em.flush();
     await em.nativeUpdate(MfaChallenge, { user: userId, completedAt: null }, { expiresAt: new Date(0) });
-    await this.sessions.end(em, userId, 'PASSWORD_CHANGED', undefined, sessionId ?? undefined);
+    await this.sessions.end(em, userId, 'PASSWORD_CHANGED', { exceptId: sessionId ?? undefined });
+  }
+
+  private emailVerified(em: EntityManager, userId: string): void {
+    this.outbox.add(em, { action: 'identity.email.verified', target: { type: 'User', id: userId }, changes: { before: { emailVerified: false }, after: { emailVerified: true } } });
+  }
+
+  /** Records a refused password change and writes it at once: the request fails right after. */
+  private async changeFailed(em: EntityManager, userId: string, reason: string): Promise<void> {
+    this.outbox.add(em, { action: 'identity.password.change-failed', target: { type: 'User', id: userId }, outcome: 'failure', reason });
+    await em.flush();
   }
 
   private async issue(em: EntityManager, user: User, purpose: EmailTokenPurpose): Promise<string> {

@@ -2,7 +2,9 @@
 import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { ClientInfo } from '@citadel/kit/auth';
-import { accountDisabled, invalidCredentials, invalidRefreshToken } from '../identity.errors';
+import { AppError, COMMON_ERRORS } from '@citadel/kit/errors';
+import type { Outbox } from '@citadel/kit/outbox';
+import { accountDisabled, IDENTITY_ERRORS, invalidCredentials, invalidRefreshToken } from '../identity.errors';
 import type { PasswordHasher } from '../passwords/password-hasher';
 import { MAX_PASSWORD_LENGTH } from '../passwords/password-policy';
 import { hashRefreshToken, newRefreshToken, signAccessToken, type AccessTokenSettings } from '../tokens/access-token';
@@ -35,6 +37,11 @@ export interface AuthServiceSettings {
   refreshGraceSeconds: number;
 }
 
+/** Who a failed sign-in is recorded as: nobody proved who they are. */
+const ANONYMOUS_ACTOR = { type: 'anonymous', id: null, sessionId: null } as const;
+/** Why a session was not started after the account was found: recorded as a failed login. */
+const LOGIN_REFUSALS: ReadonlySet<string> = new Set([IDENTITY_ERRORS.INVALID_CREDENTIALS, IDENTITY_ERRORS.ACCOUNT_DISABLED]);
+
 export class AuthService {
   constructor(
     private readonly hasher: PasswordHasher,
@@ -43,26 +50,40 @@ export class AuthService {
     private readonly mfa: MfaService,
     private readonly account: AccountService,
     private readonly settings: AuthServiceSettings,
+    private readonly outbox: Outbox,
   ) {}
 
   /**
    * Wrong password and unknown email take the same time, the same throttling and the same error.
    * The attempt is counted before the password is checked, so parallel guesses cannot pass the limit.
    * A disabled account says so only after its right password, and its attempt stays counted.
+   * Every refusal is recorded (`identity.login.failed`) before it is answered, an unknown email's
+   * too: one small insert on each path, so they still cost the same.
    */
   async login(em: EntityManager, email: string, password: string, client: ClientInfo): Promise<AuthResult | MfaRequired> {
     const canonical = tryCanonical(email);
-    const attempt = await this.throttle.begin(canonical ?? email.trim().toLowerCase().slice(0, 320), client.ip);
+    const attempt = await this.throttle.begin(canonical ?? email.trim().toLowerCase().slice(0, 320), client.ip).catch(async (error: unknown) => {
+      if (error instanceof AppError && error.code === COMMON_ERRORS.TOO_MANY_REQUESTS) {
+        // The same lookup for a known and an unknown address: the lock reveals nothing either way.
+        const known = canonical ? await em.findOne(User, { emailCanonical: canonical }, { fields: ['id'] }) : null;
+        await this.loginFailed(em, known?.id ?? null, COMMON_ERRORS.TOO_MANY_REQUESTS);
+      }
+      throw error;
+    });
     const user = canonical
       ? await em.findOne(User, { emailCanonical: canonical }, { populate: ['passwordHash'] })
       : null;
     const candidate = password.length <= MAX_PASSWORD_LENGTH * 4 ? password : '';
     const ok = await this.hasher.verify(user?.passwordHash, candidate);
     if (!user || !ok) {
+      await this.loginFailed(em, user?.id ?? null, IDENTITY_ERRORS.INVALID_CREDENTIALS);
       await this.throttle.failed(attempt);
       throw invalidCredentials();
     }
-    if (user.disabledAt) throw accountDisabled();
+    if (user.disabledAt) {
+      await this.loginFailed(em, user.id, IDENTITY_ERRORS.ACCOUNT_DISABLED);
+      throw accountDisabled();
+    }
     if (this.hasher.needsRehash(user.passwordHash)) {
       user.passwordHash = await this.hasher.hash(password);
       await em.flush();
@@ -86,9 +107,13 @@ export class AuthService {
   ): Promise<AuthResult> {
     const user = await this.mfa.completeChallenge(em, challenge, proof.code, proof.recoveryCode);
     // Disabled between the password and the code: the challenge is spent, no session starts.
-    if (user.disabledAt) throw accountDisabled();
+    if (user.disabledAt) {
+      await this.loginFailed(em, user.id, IDENTITY_ERRORS.ACCOUNT_DISABLED);
+      throw accountDisabled();
+    }
     await this.throttle.clear(user.emailCanonical);
-    return this.startSession(em, user, client, 'pwd otp');
+    // completeChallenge checks the TOTP code first when both are given.
+    return this.startSession(em, user, client, 'pwd otp', undefined, { secondFactor: proof.code ? 'totp' : 'recovery' });
   }
 
   /**
@@ -96,9 +121,17 @@ export class AuthService {
    * same transaction: it must not be disabled, and with `verifiedHash` it must still hold the hash
    * the password was checked against. A password reset or change, or a disableUser, racing this
    * login either committed first (refused here) or waits for this commit and then ends the new
-   * session with the others.
+   * session with the others. `identity.login.succeeded` is written with the session; a refusal
+   * here is recorded as `identity.login.failed`.
    */
-  private async startSession(em: EntityManager, user: User, client: ClientInfo, amr: string, verifiedHash?: string): Promise<AuthResult> {
+  private async startSession(
+    em: EntityManager,
+    user: User,
+    client: ClientInfo,
+    amr: string,
+    verifiedHash?: string,
+    details: Record<string, unknown> = {},
+  ): Promise<AuthResult> {
     const refreshToken = newRefreshToken();
     const session = await em.transactional(async (tx) => {
       // tx.execute, not tx.getConnection().execute: only the former runs inside the transaction,
@@ -109,13 +142,23 @@ export class AuthService {
         );
       if (!row || (verifiedHash !== undefined && row.password_hash !== verifiedHash)) throw invalidCredentials();
       if (row.disabled_at !== null) throw accountDisabled();
-      return this.createSession(tx, user, client, amr, refreshToken);
+      return this.createSession(tx, user, client, amr, refreshToken, details);
+    }).catch(async (error: unknown) => {
+      if (error instanceof AppError && LOGIN_REFUSALS.has(error.code)) await this.loginFailed(em, user.id, error.code);
+      throw error;
     });
     this.account.notifyIfNewAddress(em, user, client.ip);
     return this.result(session, refreshToken);
   }
 
-  private async createSession(em: EntityManager, user: User, client: ClientInfo, amr: string, refreshToken: string): Promise<Session> {
+  private async createSession(
+    em: EntityManager,
+    user: User,
+    client: ClientInfo,
+    amr: string,
+    refreshToken: string,
+    details: Record<string, unknown>,
+  ): Promise<Session> {
     const now = new Date();
     const session = em.create(Session, {
       id: randomUUID(),
@@ -127,8 +170,26 @@ export class AuthService {
       lastUsedAt: now,
     });
     this.storeRefreshToken(em, session, refreshToken, null);
+    this.outbox.add(em, {
+      action: 'identity.login.succeeded',
+      actor: { type: 'user', id: user.id, sessionId: session.id },
+      target: { type: 'Session', id: session.id },
+      changes: { after: { amr, ...details } },
+    });
     await em.flush();
     return session;
+  }
+
+  /** Records a refused sign-in and writes it at once: the request fails right after. */
+  private async loginFailed(em: EntityManager, userId: string | null, reason: string): Promise<void> {
+    this.outbox.add(em, {
+      action: 'identity.login.failed',
+      actor: ANONYMOUS_ACTOR,
+      target: { type: 'User', id: userId },
+      outcome: 'failure',
+      reason,
+    });
+    await em.flush();
   }
 
   /**
@@ -162,8 +223,9 @@ export class AuthService {
     });
     if (outcome === 'invalid') throw invalidRefreshToken();
     if ('reused' in outcome) {
-      // Outside the transaction, so the revocation commits although the request fails.
-      await this.sessions.end(em, outcome.reused.user.id, 'REFRESH_TOKEN_REUSED', outcome.reused.id);
+      // Outside the transaction, so the revocation (and its identity.refresh-token.reuse-detected)
+      // commits although the request fails.
+      await this.sessions.end(em, outcome.reused.user.id, 'REFRESH_TOKEN_REUSED', { sessionId: outcome.reused.id });
       throw invalidRefreshToken();
     }
     return this.result(outcome, successor);
@@ -177,7 +239,9 @@ export class AuthService {
   async logout(em: EntityManager, token: string): Promise<boolean> {
     const known = await em.findOne(RefreshToken, { tokenHash: hashRefreshToken(token) }, { populate: ['session'] });
     if (!known || known.expiresAt <= new Date() || known.session.revokedAt) throw invalidRefreshToken();
-    await this.sessions.end(em, known.session.user.id, 'LOGOUT', known.session.id);
+    const userId = known.session.user.id;
+    // The refresh token proves whose session it is, whatever access token came with the call.
+    await this.sessions.end(em, userId, 'LOGOUT', { sessionId: known.session.id, actor: { type: 'user', id: userId, sessionId: known.session.id } });
     return true;
   }
 

@@ -1,13 +1,33 @@
-// Sessions: list a user's own, end one, end all; every ending is published to the gateways.
-import type { EntityManager } from '@mikro-orm/postgresql';
+// Sessions: list a user's own, end one, end all; every ending is recorded in the outbox with the
+// revocation (one transaction) and published to the gateways after it.
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import type { AuditEventInput } from '@citadel/kit/audit-event';
 import { notFound } from '@citadel/kit/errors';
+import type { Outbox } from '@citadel/kit/outbox';
 import { Session } from './session.entity';
 import type { SessionEvents } from './session.events';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Which sessions `end` ends (one, all but one, or all) and who the event names as actor. */
+export interface EndSessions {
+  sessionId?: string | undefined;
+  exceptId?: string | undefined;
+  /** Defaults to the current request's caller. */
+  actor?: AuditEventInput['actor'] | undefined;
+}
+
+/** The audit action of an ending, by its reason; any other reason is `identity.session.revoked`. */
+const ENDING_ACTIONS: Record<string, string> = {
+  LOGOUT: 'identity.session.logged-out',
+  REFRESH_TOKEN_REUSED: 'identity.refresh-token.reuse-detected',
+};
+
 export class SessionService {
-  constructor(private readonly events: SessionEvents) {}
+  constructor(
+    private readonly events: SessionEvents,
+    private readonly outbox: Outbox,
+  ) {}
 
   /** Active sessions, most recently used first. */
   list(em: EntityManager, userId: string): Promise<Session[]> {
@@ -16,7 +36,7 @@ export class SessionService {
 
   /** Ends one of the user's own sessions; another user's id is NOT_FOUND, as if it did not exist. */
   async revoke(em: EntityManager, userId: string, sessionId: string): Promise<void> {
-    const ended = UUID.test(sessionId) ? await this.end(em, userId, 'REVOKED', sessionId) : [];
+    const ended = UUID.test(sessionId) ? await this.end(em, userId, 'REVOKED', { sessionId }) : [];
     if (ended.length === 0) throw notFound('No such active session');
   }
 
@@ -25,14 +45,36 @@ export class SessionService {
     return (await this.end(em, userId, reason)).length;
   }
 
-  /** Ends the user's active sessions (just `sessionId`, or all but `exceptId`), then tells the gateways. */
-  async end(em: EntityManager, userId: string, reason: string, sessionId?: string, exceptId?: string): Promise<string[]> {
+  /**
+   * Ends the user's active sessions (just `sessionId`, or all but `exceptId`) and records one event
+   * for them in the same transaction, then tells the gateways. The rows are locked, so the ids
+   * returned and recorded are exactly those this call ended, even with another ending racing it.
+   */
+  async end(em: EntityManager, userId: string, reason: string, which: EndSessions = {}): Promise<string[]> {
+    const { sessionId, exceptId } = which;
     const id = sessionId ? { id: sessionId } : exceptId ? { id: { $ne: exceptId } } : {};
     const filter = { user: userId, revokedAt: null, ...id };
-    const active = await em.find(Session, filter, { fields: ['id'], disableIdentityMap: true });
-    if (active.length === 0) return [];
-    const ids = active.map((s) => s.id);
-    await em.nativeUpdate(Session, { id: { $in: ids }, revokedAt: null }, { revokedAt: new Date(), revokedReason: reason });
+    const ids = await em.transactional(async (tx) => {
+      const active = await tx.find(Session, filter, {
+        fields: ['id'],
+        orderBy: { id: 'asc' },
+        lockMode: LockMode.PESSIMISTIC_WRITE,
+        disableIdentityMap: true,
+      });
+      if (active.length === 0) return [];
+      const ended = active.map((s) => s.id);
+      await tx.nativeUpdate(Session, { id: { $in: ended }, revokedAt: null }, { revokedAt: new Date(), revokedReason: reason });
+      this.outbox.add(tx, {
+        action: ENDING_ACTIONS[reason] ?? 'identity.session.revoked',
+        actor: which.actor,
+        target: sessionId ? { type: 'Session', id: sessionId } : { type: 'User', id: userId },
+        outcome: reason === 'REFRESH_TOKEN_REUSED' ? 'failure' : 'success',
+        reason,
+        changes: { after: { userId, sessionIds: ended } },
+      });
+      return ended;
+    });
+    if (ids.length === 0) return [];
     await this.events.revoked({ userId, sessionIds: ids, reason });
     return ids;
   }

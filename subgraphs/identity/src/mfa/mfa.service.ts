@@ -5,11 +5,12 @@ import type { CounterStore } from '@citadel/kit/counters';
 import { AppError, COMMON_ERRORS } from '@citadel/kit/errors';
 import type { Logger } from '@citadel/kit/logger';
 import type { MailMessage, Mailer } from '@citadel/kit/mailer';
+import type { Outbox } from '@citadel/kit/outbox';
 import { seal, unseal } from '@citadel/kit/sealed';
 import { mfaChangedMail } from '../account/mail-templates';
 import { Session } from '../auth/session.entity';
 import type { SessionService } from '../auth/session.service';
-import { invalidMfaChallenge, invalidMfaCode, mfaAlreadyEnabled, mfaNotEnabled, reauthenticationRequired } from '../identity.errors';
+import { IDENTITY_ERRORS, invalidMfaChallenge, invalidMfaCode, mfaAlreadyEnabled, mfaNotEnabled, reauthenticationRequired } from '../identity.errors';
 import { User } from '../users/user.entity';
 import { MfaChallenge, RecoveryCode, TotpFactor } from './mfa.entity';
 import { base32Encode, matchingStep, newTotpSecret, otpauthUri } from './totp';
@@ -35,6 +36,8 @@ export interface TotpSetup {
 }
 
 const RECOVERY_CODES = 10;
+/** Who a sign-in challenge is recorded as: the second factor is not proven yet. */
+const ANONYMOUS_ACTOR = { type: 'anonymous', id: null, sessionId: null } as const;
 const sha256 = (s: string) => createHash('sha256').update(s).digest('hex');
 const normalizeRecovery = (code: string) => code.toLowerCase().replace(/[^a-z2-7]/g, '');
 
@@ -45,6 +48,7 @@ export class MfaService {
     private readonly counters: CounterStore,
     private readonly mailer: Mailer,
     private readonly logger: Logger,
+    private readonly outbox: Outbox,
   ) {}
 
   async isEnabled(em: EntityManager, userId: string): Promise<boolean> {
@@ -78,11 +82,12 @@ export class MfaService {
         if (factor.confirmedAt) throw mfaAlreadyEnabled();
         if (!(await this.acceptCode(tx, factor, code))) return null;
         factor.confirmedAt = new Date();
+        this.outbox.add(tx, { action: 'identity.mfa.enabled', target: { type: 'User', id: caller.userId }, changes: { after: { method: 'totp' } } });
         return factor.user;
       }),
     );
-    const codes = await this.replaceRecoveryCodes(em, user);
-    await this.sessions.end(em, user.id, 'MFA_ENABLED', undefined, caller.sessionId ?? undefined);
+    const codes = await this.replaceRecoveryCodes(em, user, false);
+    await this.sessions.end(em, user.id, 'MFA_ENABLED', { exceptId: caller.sessionId ?? undefined });
     await this.notify(mfaChangedMail(user.email, user.name, 'Two-factor authentication was turned on for your account.'));
     return codes;
   }
@@ -96,6 +101,7 @@ export class MfaService {
         if (!(await this.acceptCode(tx, factor, code))) return null;
         await tx.nativeDelete(RecoveryCode, { user: caller.userId });
         await tx.nativeDelete(TotpFactor, { user: caller.userId });
+        this.outbox.add(tx, { action: 'identity.mfa.disabled', target: { type: 'User', id: caller.userId }, changes: { before: { method: 'totp' } } });
         return factor.user;
       }),
     );
@@ -111,7 +117,7 @@ export class MfaService {
         return (await this.acceptCode(tx, factor, code)) ? factor.user : null;
       }),
     );
-    const codes = await this.replaceRecoveryCodes(em, user);
+    const codes = await this.replaceRecoveryCodes(em, user, true);
     await this.notify(mfaChangedMail(user.email, user.name, 'New recovery codes were made for your account; the old ones no longer work.'));
     return codes;
   }
@@ -119,12 +125,18 @@ export class MfaService {
   /** After a correct password: a short-lived challenge, the only thing the client gets. */
   async startChallenge(em: EntityManager, user: User): Promise<string> {
     const token = randomBytes(32).toString('base64url');
-    em.create(MfaChallenge, {
+    const challenge = em.create(MfaChallenge, {
       id: randomUUID(),
       user,
       tokenHash: sha256(token),
       attempts: 0,
       expiresAt: new Date(Date.now() + this.settings.challengeTtlSeconds * 1000),
+    });
+    this.outbox.add(em, {
+      action: 'identity.mfa-challenge.started',
+      actor: ANONYMOUS_ACTOR,
+      target: { type: 'User', id: user.id },
+      changes: { after: { challengeId: challenge.id } },
     });
     await em.flush();
     return token;
@@ -134,7 +146,8 @@ export class MfaService {
    * Each try first takes one of the challenge's attempts and one of the user's attempts, both
    * atomically, so parallel guesses cannot exceed either, however many challenges are opened.
    * Then, in one transaction, the TOTP code (once per step) or a recovery code (once) decides and
-   * the challenge completes.
+   * the challenge completes. Every refusal is recorded (`identity.mfa-challenge.failed`); the
+   * success is the caller's `identity.login.succeeded`.
    */
   async completeChallenge(em: EntityManager, token: string, code: string | undefined, recoveryCode: string | undefined): Promise<User> {
     const now = new Date();
@@ -145,7 +158,10 @@ export class MfaService {
       [sha256(token), now, this.settings.maxAttempts],
     );
     const challenge = rows[0];
-    if (!challenge) throw invalidMfaChallenge();
+    if (!challenge) {
+      await this.challengeFailed(em, null, null, IDENTITY_ERRORS.INVALID_MFA_CHALLENGE);
+      throw invalidMfaChallenge();
+    }
     return this.withCodeAttempt(challenge.user_id, () =>
       em.transactional(async (tx) => {
         const factor = await this.lockedFactor(tx, challenge.user_id);
@@ -160,7 +176,23 @@ export class MfaService {
         if (completed === 0) throw invalidMfaChallenge();
         return factor.user;
       }),
-    );
+    ).catch(async (error: unknown) => {
+      if (error instanceof AppError) await this.challengeFailed(em, challenge.user_id, challenge.id, error.code);
+      throw error;
+    });
+  }
+
+  /** Records a refused challenge and writes it at once: the request fails right after. */
+  private async challengeFailed(em: EntityManager, userId: string | null, challengeId: string | null, reason: string): Promise<void> {
+    this.outbox.add(em, {
+      action: 'identity.mfa-challenge.failed',
+      actor: ANONYMOUS_ACTOR,
+      target: { type: 'User', id: userId },
+      outcome: 'failure',
+      reason,
+      changes: challengeId ? { after: { challengeId } } : null,
+    });
+    await em.flush();
   }
 
   /**
@@ -218,8 +250,11 @@ export class MfaService {
     return createHmac('sha256', this.settings.encryptionKey).update(`recovery\0${userId}\0${normalizeRecovery(code)}`).digest('hex');
   }
 
-  /** Replaces every recovery code of the user in one transaction. */
-  private async replaceRecoveryCodes(em: EntityManager, user: User): Promise<string[]> {
+  /**
+   * Replaces every recovery code of the user in one transaction; `regenerated` records it (on
+   * confirmation, identity.mfa.enabled already says so).
+   */
+  private async replaceRecoveryCodes(em: EntityManager, user: User, regenerated: boolean): Promise<string[]> {
     const codes = Array.from({ length: RECOVERY_CODES }, () => {
       const raw = base32Encode(randomBytes(10)).slice(0, 16).toLowerCase();
       return `${raw.slice(0, 4)}-${raw.slice(4, 8)}-${raw.slice(8, 12)}-${raw.slice(12)}`;
@@ -227,6 +262,9 @@ export class MfaService {
     await em.transactional(async (tx) => {
       await tx.nativeDelete(RecoveryCode, { user: user.id });
       for (const code of codes) tx.create(RecoveryCode, { id: randomUUID(), user: user.id, codeHash: this.recoveryHash(user.id, code) });
+      if (regenerated) {
+        this.outbox.add(tx, { action: 'identity.mfa.recovery-codes-regenerated', target: { type: 'User', id: user.id }, changes: { after: { count: codes.length } } });
+      }
     });
     return codes;
   }

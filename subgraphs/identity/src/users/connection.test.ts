@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { describe, expect, it } from 'vitest';
 import { AppError } from '@citadel/kit/errors';
-import { decodeCursor, encodeCursor, mapPage, pageSize, toPage } from './connection';
+import { decodeCursor, encodeCursor, mapPage, pageSize, toPage } from '@citadel/kit/connection';
 
 const asPair = (value: unknown) =>
   Array.isArray(value) && value.length === 2 && typeof value[0] === 'string' && typeof value[1] === 'number'

@@ -3,7 +3,7 @@
 import { requiresScopes } from '@citadel/kit/permissions';
 import { Arg, Ctx, Directive, ID, Int, Mutation, Query, Resolver } from 'type-graphql';
 import type { IdentityContext } from '../identity.context';
-import { DEFAULT_PAGE_SIZE, mapPage } from './connection';
+import { DEFAULT_PAGE_SIZE, mapPage } from '@citadel/kit/connection';
 import type { UserAdminService } from './user-admin.service';
 import { UserConnectionType } from './user-connection.type';
 import { UserFilterInput } from './user.inputs';

@@ -2,9 +2,10 @@
 // `@requiresScopes` on the fields (identity.permissions.ts), not this service's business.
 import { badUserInput, notFound } from '@citadel/kit/errors';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
+import type { Outbox } from '@citadel/kit/outbox';
 import type { SessionService } from '../auth/session.service';
 import { cannotDisableSelf } from '../identity.errors';
-import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from './connection';
+import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from '@citadel/kit/connection';
 import { User } from './user.entity';
 import { UUID } from './user.loaders';
 
@@ -30,7 +31,10 @@ const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
 const POSITION_SQL = `to_char("created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
 
 export class UserAdminService {
-  constructor(private readonly sessions: SessionService) {}
+  constructor(
+    private readonly sessions: SessionService,
+    private readonly outbox: Outbox,
+  ) {}
 
   /** Oldest first, by (createdAt, id): a keyset, so pages stay stable while accounts are added. */
   async list(em: EntityManager, query: ListUsersQuery): Promise<Page<User>> {
@@ -64,7 +68,9 @@ export class UserAdminService {
    * Marks the account disabled, then ends all its sessions (the gateways hear of it as of any
    * revocation). The row lock orders this against a login's `FOR SHARE` re-check in
    * AuthService.startSession: a racing login either sees the account disabled, or commits its
-   * session first and that session is ended here with the others. Disabling twice is harmless.
+   * session first and that session is ended here with the others. Disabling twice is harmless
+   * (and recorded once: `identity.user.disabled` only when the account changed; the sessions'
+   * `identity.session.revoked` whenever some were still active).
    */
   async disable(em: EntityManager, actorId: string | null, id: string): Promise<User> {
     validId(id);
@@ -72,7 +78,10 @@ export class UserAdminService {
     const user = await em.transactional(async (tx) => {
       const locked = await tx.findOne(User, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!locked) throw notFound('No such user');
-      locked.disabledAt ??= new Date();
+      if (!locked.disabledAt) {
+        locked.disabledAt = new Date();
+        this.outbox.add(tx, { action: 'identity.user.disabled', target: { type: 'User', id }, changes: { before: { disabled: false }, after: { disabled: true } } });
+      }
       return locked;
     });
     await this.sessions.end(em, id, 'ACCOUNT_DISABLED');
@@ -85,6 +94,7 @@ export class UserAdminService {
     if (!user) throw notFound('No such user');
     if (user.disabledAt) {
       user.disabledAt = null;
+      this.outbox.add(em, { action: 'identity.user.enabled', target: { type: 'User', id: user.id }, changes: { before: { disabled: true }, after: { disabled: false } } });
       await em.flush();
     }
     return user;

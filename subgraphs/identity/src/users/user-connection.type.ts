@@ -1,6 +1,6 @@
 // The admin account list as a Relay connection.
 import { ObjectType } from 'type-graphql';
-import { ConnectionType, EdgeType } from './connection';
+import { ConnectionType, EdgeType } from '@citadel/kit/connection';
 import { UserType } from './user.type';
 
 @ObjectType('UserEdge')

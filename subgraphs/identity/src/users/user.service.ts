@@ -2,7 +2,8 @@
 import { randomUUID } from 'node:crypto';
 import { UniqueConstraintViolationException, type EntityManager } from '@mikro-orm/postgresql';
 import { badUserInput } from '@citadel/kit/errors';
-import { emailTaken } from '../identity.errors';
+import type { Outbox } from '@citadel/kit/outbox';
+import { emailTaken, IDENTITY_ERRORS } from '../identity.errors';
 import type { AccountService } from '../account/account.service';
 import type { PasswordHasher } from '../passwords/password-hasher';
 import { assertAcceptablePassword } from '../passwords/password-policy';
@@ -20,11 +21,13 @@ export class UserService {
    * @param revealTakenEmail true: a taken address is EMAIL_TAKEN (issue 2's contract). false: the
    *   answer looks like a new account's and the address's owner is told by mail instead, so sign-up
    *   cannot be used to find out who has an account (REGISTRATION_REVEALS_TAKEN_EMAIL).
+   *   Either way audit gets `identity.user.registration-refused` (EMAIL_TAKEN) naming the owner.
    */
   constructor(
     private readonly hasher: PasswordHasher,
     private readonly account: AccountService,
     private readonly revealTakenEmail: boolean,
+    private readonly outbox: Outbox,
   ) {}
 
   async register(em: EntityManager, command: RegisterCommand): Promise<User> {
@@ -43,6 +46,7 @@ export class UserService {
       createdAt: new Date(),
       updatedAt: new Date(),
     });
+    this.outbox.add(em, { action: 'identity.user.registered', target: { type: 'User', id: user.id }, changes: { after: { email, name } } });
     try {
       await em.flush();
     } catch (error) {
@@ -58,6 +62,13 @@ export class UserService {
 
   /** A sign-up for an address that has an account: EMAIL_TAKEN, or the same answer as a new one. */
   private async taken(em: EntityManager, owner: User, attempt: { email: string; name: string; password: string }): Promise<User> {
+    this.outbox.add(em, {
+      action: 'identity.user.registration-refused',
+      target: { type: 'User', id: owner.id },
+      outcome: 'failure',
+      reason: IDENTITY_ERRORS.EMAIL_TAKEN,
+    });
+    await em.flush();
     if (this.revealTakenEmail) throw emailTaken();
     // The same work as a real sign-up (a hash; the mail goes after the answer on both paths), and a
     // look-alike of a new account.

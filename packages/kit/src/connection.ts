@@ -1,6 +1,6 @@
-// Relay connections: page types, page-size bounds and opaque cursors. Nothing here knows about
-// users, so it can move to the kit when a second subgraph lists things.
-import { badUserInput } from '@citadel/kit/errors';
+// Relay connections for every subgraph that lists things: page types, page-size bounds and opaque
+// keyset cursors. Nothing here knows what is listed.
+import { badUserInput } from './errors';
 import { Directive, Field, Int, ObjectType, type ClassType } from 'type-graphql';
 
 /** A page of `T`, before the nodes are mapped to their GraphQL type. */
