@@ -61,6 +61,14 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
   const sessions = new SessionService(new SessionEvents(options.pubsub, logger), outbox);
   const account = new AccountService(hasher, sessions, options.mailer, options.counters, logger, options.account, outbox);
   const mfa = new MfaService(options.mfa, sessions, options.counters, options.mailer, logger, outbox);
+  const relay = new OutboxRelay({
+    orm,
+    schema: SUBGRAPH_NAME,
+    logger,
+    deliver: options.deliverEvents,
+    pubsub: options.pubsub,
+    pollMs: options.outboxPollMs ?? 1_000,
+  });
   const schema = await buildIdentitySchema({
     mfa,
     users: new UserService(hasher, account, options.revealTakenEmail, outbox),
@@ -81,6 +89,7 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
       outbox,
     ),
     admin: new UserAdminService(sessions, outbox),
+    relay: () => relay,
   });
   const endpoint = await createSubgraphEndpoint({
     schema,
@@ -89,14 +98,6 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
     introspection: options.introspection,
     verifyInternalToken: options.verifyInternalToken,
     extendContext,
-  });
-  const relay = new OutboxRelay({
-    orm,
-    schema: SUBGRAPH_NAME,
-    logger,
-    deliver: options.deliverEvents,
-    pubsub: options.pubsub,
-    pollMs: options.outboxPollMs ?? 1_000,
   });
   const server = createServiceServer({
     service: SUBGRAPH_NAME,

@@ -1,6 +1,7 @@
 // The identity subgraph's schema: the explicit list of resolvers and entities.
 import { buildFederatedSchema } from '@citadel/kit/federation';
-import { OutboxEntrySchema } from '@citadel/kit/outbox';
+import { OutboxEntrySchema, type OutboxRelay } from '@citadel/kit/outbox';
+import { outboxAdminResolver } from '@citadel/kit/outbox-admin';
 import { migrationsDir } from '@citadel/kit/paths';
 import { identityMigrations } from '../../../migrations/identity';
 import type { GraphQLSchema } from 'graphql';
@@ -47,6 +48,8 @@ export interface IdentityServices {
   account: AccountService;
   mfa: MfaService;
   admin: UserAdminService;
+  /** identity's outbox relay, for the dead-event admin fields (read when one is used). */
+  relay: () => OutboxRelay;
 }
 
 export function buildIdentitySchema(services: IdentityServices): Promise<GraphQLSchema> {
@@ -58,6 +61,7 @@ export function buildIdentitySchema(services: IdentityServices): Promise<GraphQL
       new SessionResolver(services.sessions),
       new AccountResolver(services.account),
       new MfaResolver(services.mfa),
+      outboxAdminResolver(SUBGRAPH_NAME, services.relay),
     ],
     referenceResolvers: userReferenceResolvers,
   });
