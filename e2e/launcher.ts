@@ -12,6 +12,7 @@ export interface Platform {
   gatewayUrl: string;
   identityUrl: string;
   authzUrl: string;
+  auditUrl: string;
   /** The embedded PostgreSQL's port (when no DATABASE_URL was given). */
   embeddedPgPort: number;
   dataDir: string;
@@ -32,7 +33,7 @@ export interface LaunchOptions {
 export async function launch(options: LaunchOptions = {}): Promise<Platform> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'citadel-e2e-'));
   chmodSync(dataDir, 0o755); // embedded PostgreSQL runs as the postgres user when we are root
-  const [gatewayPort, identityPort, authzPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [gatewayPort, identityPort, authzPort, auditPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({
     ...process.env,
@@ -43,6 +44,7 @@ export async function launch(options: LaunchOptions = {}): Promise<Platform> {
     GATEWAY_PORT: String(gatewayPort),
     IDENTITY_PORT: String(identityPort),
     AUTHZ_PORT: String(authzPort),
+    AUDIT_PORT: String(auditPort),
     EMBEDDED_PG_PORT: String(pgPort),
     // Every test request comes from 127.0.0.1, and Redis outlives a run: keep each launch's login
     // counters apart and the per-IP limit out of the way (its own tests set it).
@@ -76,6 +78,7 @@ export async function launch(options: LaunchOptions = {}): Promise<Platform> {
     gatewayUrl: `http://127.0.0.1:${gw}`,
     identityUrl: `http://127.0.0.1:${id}`,
     authzUrl: `http://127.0.0.1:${env.AUTHZ_PORT}`,
+    auditUrl: `http://127.0.0.1:${env.AUDIT_PORT}`,
     embeddedPgPort: Number(env.EMBEDDED_PG_PORT),
     dataDir,
     output: () => output,
@@ -107,6 +110,8 @@ export async function startExtraGateway(platform: Platform, env: Record<string, 
       SUBGRAPH_IDENTITY_URL: `${identity}/graphql`,
       AUTHZ_URL: platform.authzUrl,
       SUBGRAPH_AUTHZ_URL: `${platform.authzUrl}/graphql`,
+      AUDIT_URL: platform.auditUrl,
+      SUBGRAPH_AUDIT_URL: `${platform.auditUrl}/graphql`,
       LOG_LEVEL: 'warn',
       ...env,
     },

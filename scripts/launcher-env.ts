@@ -1,6 +1,6 @@
 // Settings the launcher reads (the services read their own in their env.ts).
 import { join } from 'node:path';
-import { logLevel, nodeEnv, parseEnv, port, z } from '@citadel/kit/env';
+import { list, logLevel, nodeEnv, parseEnv, port, z } from '@citadel/kit/env';
 import { DATA_DIR } from '@citadel/kit/paths';
 
 export const launcherEnv = parseEnv({
@@ -16,7 +16,11 @@ export const launcherEnv = parseEnv({
   IDENTITY_PORT: port(4001),
   AUTHZ_HOST: z.string().default('127.0.0.1'),
   AUTHZ_PORT: port(4002),
+  AUDIT_HOST: z.string().default('127.0.0.1'),
+  AUDIT_PORT: port(4003),
   LOG_LEVEL: logLevel,
+  /** Comma-separated services to start (default: all); the rest are expected to run elsewhere. */
+  LAUNCH_SERVICES: list(''),
   READY_TIMEOUT_SECONDS: z.coerce.number().int().min(1).default(90),
 });
 

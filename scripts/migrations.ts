@@ -2,10 +2,11 @@
 import 'reflect-metadata';
 import { createOrm, migrate } from '@citadel/kit/db';
 import type { Logger } from '@citadel/kit/logger';
+import { database as audit } from '../subgraphs/audit/src/schema';
 import { database as authz } from '../subgraphs/authz/src/schema';
 import { database as identity } from '../subgraphs/identity/src/schema';
 
-const DATABASES = [identity, authz];
+const DATABASES = [identity, authz, audit];
 
 export async function migrateAll(url: string, logger: Logger): Promise<void> {
   for (const database of DATABASES) {

@@ -1,5 +1,5 @@
 // `npm start`: the whole platform on one machine. Database (embedded unless DATABASE_URL is set),
-// migrations, development keys, then identity, authz and the gateway as separate processes.
+// migrations, development keys, then identity, authz, audit and the gateway as separate processes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadSigningKey } from '@citadel/kit/keys';
@@ -24,11 +24,15 @@ interface ServiceSpec {
   portSetting: string;
 }
 
-const SERVICES: ServiceSpec[] = [
+const ALL_SERVICES: ServiceSpec[] = [
   { name: 'identity', dir: 'subgraphs/identity', host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, portSetting: 'IDENTITY_PORT' },
   { name: 'authz', dir: 'subgraphs/authz', host: env.AUTHZ_HOST, port: env.AUTHZ_PORT, portSetting: 'AUTHZ_PORT' },
+  { name: 'audit', dir: 'subgraphs/audit', host: env.AUDIT_HOST, port: env.AUDIT_PORT, portSetting: 'AUDIT_PORT' },
   { name: 'gateway', dir: 'gateway', host: env.GATEWAY_HOST, port: env.GATEWAY_PORT, portSetting: 'GATEWAY_PORT' },
 ];
+
+/** LAUNCH_SERVICES picks some (the others run elsewhere, e.g. a test that stops and starts audit). */
+const SERVICES = env.LAUNCH_SERVICES.length > 0 ? ALL_SERVICES.filter((s) => env.LAUNCH_SERVICES.includes(s.name)) : ALL_SERVICES;
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -48,7 +52,8 @@ async function main(): Promise<void> {
   await migrateAll(url, logger);
   const admin = env.NODE_ENV === 'production' ? undefined : await seedDevelopmentAdmin(url, env.DATA_DIR, logger);
   const keys = keysDir(env.DATA_DIR);
-  for (const name of ['identity', 'gateway']) await loadSigningKey({ name, dir: keys, generate: true });
+  for (const name of ['identity', 'authz', 'audit', 'gateway']) await loadSigningKey({ name, dir: keys, generate: true });
+  const jwks = (host: string, port: number) => `http://${host}:${port}/.well-known/jwks.json`;
 
   const childEnv = {
     ...process.env,
@@ -64,8 +69,16 @@ async function main(): Promise<void> {
     AUTHZ_PORT: String(env.AUTHZ_PORT),
     AUTHZ_URL: `http://${env.AUTHZ_HOST}:${env.AUTHZ_PORT}`,
     SUBGRAPH_AUTHZ_URL: `http://${env.AUTHZ_HOST}:${env.AUTHZ_PORT}/graphql`,
-    // The platform services authz accepts catalogue registrations and checks from.
-    SERVICE_JWKS_URLS: `identity=http://${env.IDENTITY_HOST}:${env.IDENTITY_PORT}/.well-known/jwks.json`,
+    AUDIT_PORT: String(env.AUDIT_PORT),
+    AUDIT_URL: `http://${env.AUDIT_HOST}:${env.AUDIT_PORT}`,
+    SUBGRAPH_AUDIT_URL: `http://${env.AUDIT_HOST}:${env.AUDIT_PORT}/graphql`,
+    AUDIT_EXPORT_DIR: join(env.DATA_DIR, 'audit-export'),
+    // The platform services authz and audit accept service tokens from (catalogues, checks, events).
+    SERVICE_JWKS_URLS: [
+      `identity=${jwks(env.IDENTITY_HOST, env.IDENTITY_PORT)}`,
+      `authz=${jwks(env.AUTHZ_HOST, env.AUTHZ_PORT)}`,
+      `audit=${jwks(env.AUDIT_HOST, env.AUDIT_PORT)}`,
+    ].join(','),
   };
   for (const service of SERVICES) {
     // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops services in order.

@@ -37,4 +37,15 @@ export const SUBGRAPHS: SubgraphInfo[] = [
       return printSubgraphSchema(await buildAuthzSchema(sdlOnlyServices()));
     },
   },
+  {
+    name: 'audit',
+    dir: 'subgraphs/audit',
+    port: 4003,
+    portSetting: 'AUDIT_PORT',
+    routingUrl: 'http://127.0.0.1:4003/graphql',
+    printSdl: async () => {
+      const { buildAuditSchema } = await import('../subgraphs/audit/src/schema');
+      return printSubgraphSchema(await buildAuditSchema(sdlOnlyServices()));
+    },
+  },
 ];

@@ -25,7 +25,7 @@ export function definePermissions<const P extends Record<string, string>>(catalo
   module: string;
   permissions: P;
   roles?: Record<string, readonly (keyof P & string)[]>;
-}): PermissionCatalogue & { permissions: P } {
+}): { module: string; permissions: P; roles: PermissionCatalogue['roles'] } {
   const problems: string[] = [];
   for (const code of Object.keys(catalogue.permissions)) {
     if (!PERMISSION_CODE.test(code)) problems.push(`"${code}" is not module.resource.action`);

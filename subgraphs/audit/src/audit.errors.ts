@@ -1,0 +1,11 @@
+// Error codes the audit subgraph promises to clients (documented in docs/audit.md).
+import { AppError, badUserInput, COMMON_ERRORS } from '@citadel/kit/errors';
+
+export const AUDIT_ERRORS = {
+  FORBIDDEN: COMMON_ERRORS.FORBIDDEN,
+  BAD_USER_INPUT: COMMON_ERRORS.BAD_USER_INPUT,
+} as const;
+
+export const forbidden = (message: string) => new AppError(AUDIT_ERRORS.FORBIDDEN, message);
+export const exportTooLarge = (max: number, count: number) =>
+  badUserInput(`The range holds ${count} events; export at most ${max} at a time (narrow from/to)`, { max, count });

@@ -1,0 +1,28 @@
+// Filters of the auditEvents list.
+import { GraphQLDateTime } from 'graphql-scalars';
+import { Field, InputType } from 'type-graphql';
+import { AuditOutcome } from './audit-event.type';
+
+@InputType('AuditEventFilter', { description: 'Every field given must match (AND).' })
+export class AuditEventFilterInput {
+  @Field(() => String, { nullable: true, description: 'The acting user id or service name.' })
+  actorId?: string | null;
+
+  @Field(() => String, { nullable: true, description: 'A prefix of the action: `identity.` or `identity.login.`.' })
+  action?: string | null;
+
+  @Field(() => String, { nullable: true })
+  targetType?: string | null;
+
+  @Field(() => String, { nullable: true })
+  targetId?: string | null;
+
+  @Field(() => AuditOutcome, { nullable: true })
+  outcome?: AuditOutcome | null;
+
+  @Field(() => GraphQLDateTime, { nullable: true, description: 'occurredAt at or after this.' })
+  from?: Date | null;
+
+  @Field(() => GraphQLDateTime, { nullable: true, description: 'occurredAt before this.' })
+  to?: Date | null;
+}

@@ -1,0 +1,71 @@
+// Audit subgraph start-up, in order: env, logger, key, database, app, permissions, listen.
+import 'reflect-metadata';
+import { createInternalTokenVerifier, createServiceTokenVerifier, ServiceTokenMinter } from '@citadel/kit/auth';
+import { AuthzClient } from '@citadel/kit/authz-client';
+import { createOrm } from '@citadel/kit/db';
+import { loadSigningKey } from '@citadel/kit/keys';
+import { createLogger } from '@citadel/kit/logger';
+import { createPubSub } from '@citadel/kit/pubsub';
+import { listenOrExit, onShutdownSignal } from '@citadel/kit/server';
+import type { JWK } from 'jose';
+import { createAuditApp } from './app';
+import { AUDIT_PERMISSIONS } from './audit.permissions';
+import { CheckpointSigner } from './chain/checkpoint';
+import { env } from './env';
+import { database, SUBGRAPH_NAME } from './schema';
+
+async function main(): Promise<void> {
+  const logger = createLogger(SUBGRAPH_NAME, env.LOG_LEVEL);
+  const key = await loadSigningKey({
+    name: SUBGRAPH_NAME,
+    pem: env.AUDIT_PRIVATE_KEY,
+    dir: env.KEYS_DIR,
+    generate: env.NODE_ENV !== 'production',
+  });
+  const orm = await createOrm({ url: env.DATABASE_URL, logger, ...database });
+  const { server } = await createAuditApp({
+    orm,
+    logger,
+    pubsub: createPubSub(env.REDIS_URL, logger),
+    introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
+    signer: new CheckpointSigner(key, previousKeys(env.AUDIT_PREVIOUS_JWKS)),
+    checkpointEvery: env.CHECKPOINT_EVERY,
+    checkpointSeconds: env.CHECKPOINT_SECONDS,
+    retention: { days: env.AUDIT_RETENTION_DAYS, exportDir: env.AUDIT_EXPORT_DIR },
+    verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: env.INTERNAL_JWKS_URL }),
+    verifyServiceToken: createServiceTokenVerifier({ audience: SUBGRAPH_NAME, services: serviceKeySets(env.SERVICE_JWKS_URLS) }),
+  });
+  // authz may start after audit: registration retries in the background until it is accepted.
+  const registration = new AuthzClient({ url: env.AUTHZ_URL, minter: new ServiceTokenMinter(SUBGRAPH_NAME, key), logger }).registerCatalogue(
+    AUDIT_PERMISSIONS,
+  );
+  onShutdownSignal(logger, async () => {
+    registration.stop();
+    await server.close();
+  });
+  await listenOrExit(server, { host: env.AUDIT_HOST, port: env.AUDIT_PORT, setting: 'AUDIT_PORT' }, logger, () => orm.close());
+}
+
+/** `identity=http://…/jwks.json` pairs into a map; a malformed pair is a start-up error. */
+function serviceKeySets(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`SERVICE_JWKS_URLS: "${pair}" is not name=url`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
+
+/** AUDIT_PREVIOUS_JWKS: `{"keys":[…]}` of retired audit keys; a malformed value is a start-up error. */
+function previousKeys(json: string | undefined): JWK[] {
+  if (!json) return [];
+  const parsed = JSON.parse(json) as { keys?: unknown };
+  if (!Array.isArray(parsed.keys)) throw new Error('AUDIT_PREVIOUS_JWKS must be a JWKS: {"keys":[…]}');
+  return parsed.keys as JWK[];
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`audit failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);
+  process.exit(1);
+});
