@@ -4,6 +4,7 @@ import { randomUUID } from 'node:crypto';
 import { chmodSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { embeddedDatabaseUrl } from '@citadel/kit/embedded-postgres';
 import { REPO_ROOT } from '@citadel/kit/paths';
 import { freePort } from '@citadel/kit/testing/ports';
 
@@ -125,4 +126,48 @@ export async function startExtraGateway(platform: Platform, env: Record<string, 
   }
   child.kill('SIGKILL');
   throw new Error('extra gateway did not become ready');
+}
+
+export interface ServiceProcess {
+  stop(signal?: NodeJS.Signals): Promise<void>;
+}
+
+/**
+ * Starts audit on its own beside a platform launched with LAUNCH_SERVICES leaving it out, so a
+ * test can stop and start it (the launcher stops everything when one of its services exits).
+ */
+export async function startAudit(platform: Platform, env: Record<string, string | undefined> = {}): Promise<ServiceProcess> {
+  const identity = platform.identityUrl;
+  const port = new URL(platform.auditUrl).port;
+  const child = spawn(process.execPath, ['--import', 'tsx', 'subgraphs/audit/src/main.ts'], {
+    cwd: REPO_ROOT,
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      DATABASE_URL: embeddedDatabaseUrl(platform.embeddedPgPort),
+      KEYS_DIR: join(platform.dataDir, 'keys'),
+      AUDIT_PORT: port,
+      AUDIT_EXPORT_DIR: join(platform.dataDir, 'audit-export'),
+      INTERNAL_JWKS_URL: `${platform.gatewayUrl}/.well-known/jwks.json`,
+      AUTHZ_URL: platform.authzUrl,
+      SERVICE_JWKS_URLS: `identity=${identity}/.well-known/jwks.json,authz=${platform.authzUrl}/.well-known/jwks.json`,
+      LOG_LEVEL: 'warn',
+      ...env,
+    },
+  });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
+    if (await fetch(`${platform.auditUrl}/health/ready`).then((r) => r.ok, () => false)) {
+      return {
+        stop: async (signal = 'SIGTERM') => {
+          child.kill(signal);
+          await exited;
+        },
+      };
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  child.kill('SIGKILL');
+  throw new Error('audit did not become ready');
 }
