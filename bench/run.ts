@@ -5,6 +5,7 @@ import { readFileSync, rmSync } from 'node:fs';
 import { graphqlRequest } from '@citadel/kit/testing/graphql-client';
 import { launch, type Platform } from '../e2e/launcher';
 import { measureAuthorizationCost } from './authorization';
+import { measureAudit } from './audit';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 100);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 1000);
@@ -107,6 +108,7 @@ try {
   const [loginKnown, loginUnknown, resetKnown, resetUnknown] = [wrongLogins.known, wrongLogins.unknown, resets.known, resets.unknown];
 
   const authorization = await measureAuthorizationCost(warm.platform, Number(process.env.BENCH_AUTHZ_QUERIES ?? 500));
+  const audit = await measureAudit(warm.platform, Number(process.env.BENCH_AUDIT_SECONDS ?? 15));
 
   console.log(`start, cold (initdb + migrations + keys): ${cold.seconds.toFixed(1)} s`);
   console.log(`start, warm (existing data):             ${warm.seconds.toFixed(1)} s`);
@@ -121,6 +123,10 @@ try {
   console.log(`50 protected fields, enforcement on:     ${summary(authorization.on)}`);
   console.log(`50 protected fields, enforcement off:    ${summary(authorization.off)}`);
   console.log(`50 protected fields, all denied (nulls): ${summary(authorization.denied)}`);
+  console.log(`mutations with audit events, 16 in flight: ${(audit.mutations / audit.mutationSeconds).toFixed(0)}/s (${audit.mutations} in ${audit.mutationSeconds.toFixed(1)} s)`);
+  console.log(`outbox delivery lag (recorded − occurred): ${summary(audit.lags)}`);
+  console.log(`audit ingestion, 500/batch, 4 in flight:  ${(audit.ingested / audit.ingestSeconds).toFixed(0)} events/s (${audit.ingested} events)`);
+  console.log(`chain verification:                       ${(audit.verified / audit.verifySeconds).toFixed(0)} events/s (${audit.verified} events)`);
 } finally {
   await warm.platform.stop();
   rmSync(cold.platform.dataDir, { recursive: true, force: true });
