@@ -57,3 +57,36 @@ describe('denial audit', () => {
     expect(received).toHaveLength(5); // sent once
   });
 });
+
+describe('denials audit refuses', () => {
+  it('drops a refused batch (counted) instead of retrying it forever, and clips long operation names', async () => {
+    let refused = 0;
+    const strict = createServer((req, res) => {
+      let body = '';
+      req.on('data', (c) => (body += String(c)));
+      req.on('end', () => {
+        const events = (JSON.parse(body) as { events: { target: { id: string } }[] }).events;
+        if (events.some((e) => e.target.id.length > 256)) {
+          refused++;
+          return res.writeHead(400).end('{}');
+        }
+        received.push(...(events as never[]));
+        res.end('{}');
+      });
+    });
+    await new Promise<void>((resolve) => strict.listen(0, '127.0.0.1', resolve));
+    try {
+      const registry = new Registry();
+      const audit = new DenialAudit({ auditUrl: `http://127.0.0.1:${(strict.address() as { port: number }).port}`, minter, logger: createLogger('test', 'silent') });
+      audit.useMetrics(registry);
+      const before = received.length;
+      audit.record({ ...denial(1), operationName: 'A'.repeat(300) });
+      await audit.flush();
+      expect(refused).toBe(0);
+      expect(received.length - before).toBe(1);
+      expect((received.at(-1) as unknown as { operationName: string }).operationName).toHaveLength(200);
+    } finally {
+      await new Promise<void>((resolve) => strict.close(() => resolve()));
+    }
+  });
+});

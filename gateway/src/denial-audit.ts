@@ -53,6 +53,8 @@ export class DenialAudit {
       this.dropped?.inc();
       return;
     }
+    // The client names its operation: clipped, so a long name cannot get the event refused.
+    const operationName = denial.operationName?.slice(0, 200) ?? null;
     this.buffer.push({
       id: randomUUID(),
       occurredAt: new Date().toISOString(),
@@ -61,14 +63,14 @@ export class DenialAudit {
         ? { type: 'user', id: denial.caller.userId, sessionId: denial.caller.sessionId }
         : { type: 'anonymous', id: null, sessionId: null },
       action: 'gateway.authorization.denied',
-      target: { type: 'Operation', id: denial.operationName },
+      target: { type: 'Operation', id: operationName },
       outcome: 'denied',
       reason: 'UNAUTHORIZED_FIELD_OR_TYPE',
       ip: denial.client.ip,
       userAgent: denial.client.userAgent,
       requestId: denial.requestId,
       traceId: null,
-      operationName: denial.operationName,
+      operationName,
       changes: { before: null, after: { coordinates: denial.coordinates.slice(0, 100), mode: denial.mode } },
     });
     if (this.buffer.length >= BATCH) void this.flush();
@@ -108,6 +110,13 @@ export class DenialAudit {
           body: JSON.stringify({ events: batch }),
           signal: AbortSignal.timeout(5_000),
         });
+        if (response.status >= 400 && response.status < 500) {
+          // Refused as it is: retrying cannot help, and keeping it would block every later denial.
+          this.options.logger.error({ status: response.status, body: (await response.text()).slice(0, 500) }, 'audit refused a batch of denials; dropped');
+          this.dropped?.inc(batch.length);
+          this.buffer.splice(0, batch.length);
+          continue;
+        }
         if (!response.ok) throw new Error(`audit answered ${response.status}`);
       } catch (error) {
         this.failures += 1;

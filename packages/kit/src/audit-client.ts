@@ -1,6 +1,7 @@
 // How a producer's outbox relay hands events to audit: POST /internal/events with a service token.
 import type { ServiceTokenMinter } from './auth';
 import type { AuditEventInput } from './audit-event';
+import { DeliveryRejected } from './outbox';
 
 export interface AuditDeliveryOptions {
   /** audit's base URL, e.g. http://127.0.0.1:4003. */
@@ -18,6 +19,10 @@ export function auditDelivery(options: AuditDeliveryOptions): (events: AuditEven
       body: JSON.stringify({ events }),
       signal: AbortSignal.timeout(options.timeoutMs ?? 10_000),
     });
-    if (!response.ok) throw new Error(`audit answered ${response.status}: ${(await response.text()).slice(0, 300)}`);
+    const detail = `audit answered ${response.status}: ${(await response.text().catch(() => '')).slice(0, 300)}`;
+    if (response.status >= 400 && response.status < 500 && response.status !== 401 && response.status !== 408 && response.status !== 429) {
+      throw new DeliveryRejected(detail);
+    }
+    if (!response.ok) throw new Error(detail);
   };
 }

@@ -131,11 +131,23 @@ export interface OutboxRelayOptions {
   pubsub?: PubSub;
   batchSize?: number;
   pollMs?: number;
-  /** Failed deliveries before an event is parked as dead. */
+  /** Refused deliveries (DeliveryRejected) before an event is parked as dead; outages never park. */
   maxAttempts?: number;
 }
 
 export const EVENTS_CHANNEL = 'events';
+
+/**
+ * Audit refused the batch as it is (400, 403, 413): retrying the same batch cannot succeed. Only
+ * such refusals count toward parking an event as dead; an outage (network error, 5xx) is retried
+ * for as long as it lasts, so a long audit downtime loses nothing and needs no operator.
+ */
+export class DeliveryRejected extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DeliveryRejected';
+  }
+}
 
 interface Row {
   id: string;
@@ -259,19 +271,39 @@ export class OutboxRelay {
       );
       if (rows.length === 0) return 0;
       await this.publish(tx, table, rows);
-      const events = rows.map((r) => r.event);
       try {
-        await this.options.deliver(events);
+        await this.options.deliver(rows.map((r) => r.event));
       } catch (error) {
+        // One refused event must not take the rest of its batch down with it: send them one by one.
+        if (error instanceof DeliveryRejected && rows.length > 1) return this.oneByOne(tx, table, rows);
         await this.failed(tx, table, rows, error);
         return 0;
       }
-      await tx.execute(`delete from ${table} where "id" in (${rows.map(() => '?').join(', ')})`, rows.map((r) => r.id));
-      const now = Date.now();
-      this.delivered?.inc({ service: this.options.schema }, rows.length);
-      for (const row of rows) this.lag?.observe({ service: this.options.schema }, (now - new Date(row.created_at).getTime()) / 1000);
+      await this.markDelivered(tx, table, rows);
       return rows.length;
     });
+  }
+
+  private async oneByOne(tx: EntityManager, table: string, rows: Row[]): Promise<number> {
+    let sent = 0;
+    for (const row of rows) {
+      try {
+        await this.options.deliver([row.event]);
+      } catch (error) {
+        await this.failed(tx, table, [row], error);
+        continue;
+      }
+      await this.markDelivered(tx, table, [row]);
+      sent++;
+    }
+    return sent;
+  }
+
+  private async markDelivered(tx: EntityManager, table: string, rows: Row[]): Promise<void> {
+    await tx.execute(`delete from ${table} where "id" in (${rows.map(() => '?').join(', ')})`, rows.map((r) => r.id));
+    const now = Date.now();
+    this.delivered?.inc({ service: this.options.schema }, rows.length);
+    for (const row of rows) this.lag?.observe({ service: this.options.schema }, (now - new Date(row.created_at).getTime()) / 1000);
   }
 
   /** Each event reaches pubsub once, even if audit is down and delivery is retried. */
@@ -279,12 +311,17 @@ export class OutboxRelay {
     const pubsub = this.options.pubsub;
     const fresh = rows.filter((r) => r.published_at === null);
     if (!pubsub || fresh.length === 0) return;
-    for (const row of fresh) {
-      await pubsub.publish(`${EVENTS_CHANNEL}.${row.event.action}`, row.event).catch((error: unknown) => {
-        this.options.logger.warn({ err: error, action: row.event.action }, 'could not publish an event');
-      });
+    // In parallel and bounded: an unreachable Redis must not hold the claimed rows for long. Only
+    // what was published is marked, so the rest is published on the next pass.
+    const results = await Promise.allSettled(
+      fresh.map((row) => withTimeout(pubsub.publish(`${EVENTS_CHANNEL}.${row.event.action}`, row.event), PUBLISH_TIMEOUT_MS)),
+    );
+    const published = fresh.filter((_, i) => results[i]!.status === 'fulfilled');
+    if (published.length < fresh.length) {
+      this.options.logger.warn({ failed: fresh.length - published.length }, 'could not publish events; will publish them on the next pass');
     }
-    await tx.execute(`update ${table} set "published_at" = now() where "id" in (${fresh.map(() => '?').join(', ')})`, fresh.map((r) => r.id));
+    if (published.length === 0) return;
+    await tx.execute(`update ${table} set "published_at" = now() where "id" in (${published.map(() => '?').join(', ')})`, published.map((r) => r.id));
   }
 
   private async failed(tx: EntityManager, table: string, rows: Row[], error: unknown): Promise<void> {
@@ -292,14 +329,15 @@ export class OutboxRelay {
     const attempts = (rows[0]?.attempts ?? 0) + 1;
     const delayMs = Math.min(60_000, 500 * 2 ** Math.min(attempts - 1, 10));
     const message = (error instanceof Error ? error.message : String(error)).slice(0, 500);
-    const log = attempts >= 3 ? this.options.logger.warn : this.options.logger.debug;
-    log.call(this.options.logger, { err: error, events: rows.length, attempts }, 'audit did not accept events; will retry');
+    const rejected = error instanceof DeliveryRejected;
+    const log = rejected || attempts >= 3 ? this.options.logger.warn : this.options.logger.debug;
+    log.call(this.options.logger, { err: error, events: rows.length, attempts, rejected }, 'audit did not accept events; will retry');
     await tx.execute(
       `update ${table} set "attempts" = "attempts" + 1, "last_error" = ?,
          "next_attempt_at" = now() + (? * interval '1 millisecond'),
-         "dead_at" = case when "attempts" + 1 >= ? then now() else null end
+         "dead_at" = case when ? and "attempts" + 1 >= ? then now() else null end
        where "id" in (${rows.map(() => '?').join(', ')})`,
-      [message, delayMs, this.maxAttempts, ...rows.map((r) => r.id)],
+      [message, delayMs, rejected, this.maxAttempts, ...rows.map((r) => r.id)],
     );
   }
 
@@ -333,4 +371,14 @@ export class OutboxRelay {
     this.kick();
     return rows.length;
   }
+}
+
+const PUBLISH_TIMEOUT_MS = 2_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${ms} ms`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -47,6 +47,13 @@ describe('who may deliver events', () => {
     expect((await audit.deliver([own], await audit.serviceToken('workspaces'))).body).toEqual({ accepted: 1, duplicates: 0 });
   });
 
+  // Threat: a service files an action in another module's name under its own service field.
+  it("refuses a service's event whose action belongs to another module", async () => {
+    const forged = auditEvent({ service: 'workspaces', action: 'authz.grant.created' });
+    expect((await audit.deliver([forged], await audit.serviceToken('workspaces'))).status).toBe(403);
+    expect(await stored(forged.id)).toBeUndefined();
+  });
+
   it('only takes POST', async () => {
     const res = await fetch(`${audit.baseUrl}/internal/events`, { headers: { authorization: `Bearer ${await audit.serviceToken()}` } });
     expect(res.status).toBe(405);

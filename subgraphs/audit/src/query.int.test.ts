@@ -18,8 +18,8 @@ const events: AuditEventInput[] = [
   auditEvent({ occurredAt: day(1), actor: { type: 'user', id: alice, sessionId: null }, action: 'identity.login.succeeded', target: { type: 'User', id: alice } }),
   auditEvent({ occurredAt: day(2), actor: { type: 'anonymous', id: null, sessionId: null }, action: 'identity.login.failed', outcome: 'failure', reason: 'INVALID_CREDENTIALS', target: { type: 'User', id: alice } }),
   auditEvent({ occurredAt: day(3), actor: { type: 'user', id: bob, sessionId: null }, action: 'identity.password.changed', target: { type: 'User', id: bob } }),
-  auditEvent({ occurredAt: day(4), actor: { type: 'user', id: bob, sessionId: null }, action: 'authz.grant.created', target: { type: 'Grant', id: 'g-1' }, service: 'identity' }),
-  auditEvent({ occurredAt: day(5), actor: { type: 'user', id: alice, sessionId: null }, action: 'authz.role.updated', target: { type: 'Role', id: 'r-1' } }),
+  auditEvent({ occurredAt: day(4), actor: { type: 'user', id: bob, sessionId: null }, action: 'workspaces.member.added', target: { type: 'Grant', id: 'g-1' }, service: 'workspaces' }),
+  auditEvent({ occurredAt: day(5), actor: { type: 'user', id: alice, sessionId: null }, action: 'workspaces.todo.updated', target: { type: 'Role', id: 'r-1' }, service: 'workspaces' }),
   auditEvent({ occurredAt: day(6), actor: { type: 'user', id: bob, sessionId: null }, action: 'identity.user.disabled', target: { type: 'User', id: alice } }),
   auditEvent({ occurredAt: day(7), actor: { type: 'user', id: alice, sessionId: null }, action: 'identity.mfa.enabled', outcome: 'denied', reason: 'UNAUTHORIZED_FIELD_OR_TYPE', target: null }),
 ];
@@ -51,7 +51,10 @@ const ids = (connection: Connection) => connection.edges.map((e) => e.node.id);
 const expected = (...indexes: number[]) => indexes.sort((a, b) => b - a).map((i) => events[i]!.id);
 
 beforeAll(async () => {
-  expect((await audit.deliver(events)).status).toBe(200);
+  // In order, each by its own producer: a service may only deliver its own module's actions.
+  expect((await audit.deliver(events.slice(0, 3))).status).toBe(200);
+  expect((await audit.deliver(events.slice(3, 5), await audit.serviceToken('workspaces'))).status).toBe(200);
+  expect((await audit.deliver(events.slice(5))).status).toBe(200);
 });
 
 describe('auditEvents filters', () => {
@@ -60,7 +63,7 @@ describe('auditEvents filters', () => {
     ['actorId', { actorId: bob }, [2, 3, 5]],
     ['action prefix by module', { action: 'identity.' }, [0, 1, 2, 5, 6]],
     ['action prefix by resource', { action: 'identity.login.' }, [0, 1]],
-    ['a whole action', { action: 'authz.role.updated' }, [4]],
+    ['a whole action', { action: 'workspaces.todo.updated' }, [4]],
     ['targetType', { targetType: 'User' }, [0, 1, 2, 5]],
     ['targetType and targetId', { targetType: 'User', targetId: alice }, [0, 1, 5]],
     ['outcome', { outcome: 'DENIED' }, [6]],

@@ -366,9 +366,9 @@ describe('audit events', () => {
 });
 
 describe('dead outbox events', () => {
-  it('parks an event after repeated failed deliveries, lists it for an operator, and delivers it on retry', async () => {
+  it('parks an event audit keeps refusing, lists it for an operator, and delivers it on retry', async () => {
     const operator = { ...userCaller(['audit.outbox.manage']), policies: [] };
-    authz.audit.down = true;
+    authz.audit.rejects = true;
     try {
       const created = await authz.call<{ createRole: { id: string } }>('mutation { createRole(input: { name: "parked" }) { id } }', { caller: admin });
       const roleId = created.body.data!.createRole.id;
@@ -379,15 +379,37 @@ describe('dead outbox events', () => {
         await new Promise((r) => setTimeout(r, 100));
         dead = (await authz.call<Dead>('{ authzDeadEvents { action attempts lastError } }', { caller: operator })).body.data!.authzDeadEvents;
       }
-      expect(dead).toEqual([{ action: 'authz.role.created', attempts: 2, lastError: 'audit is down (test)' }]);
+      expect(dead).toEqual([{ action: 'authz.role.created', attempts: 2, lastError: 'audit refused the batch (test)' }]);
       expect(errorCode(await authz.call('{ authzDeadEvents { action } }', { caller: userCaller() }))).toBe('UNAUTHORIZED_FIELD_OR_TYPE');
-      authz.audit.down = false;
+      authz.audit.rejects = false;
       const retried = await authz.call<{ retryAuthzDeadEvents: number }>('mutation { retryAuthzDeadEvents }', { caller: operator });
       expect(retried.body.data).toEqual({ retryAuthzDeadEvents: 1 });
       const until = Date.now() + 3_000;
       while (!authz.events.some((e) => e.action === 'authz.role.created' && e.target?.id === roleId) && Date.now() < until) {
         await new Promise((r) => setTimeout(r, 20));
       }
+      expect(authz.events.filter((e) => e.action === 'authz.role.created' && e.target?.id === roleId)).toHaveLength(1);
+    } finally {
+      authz.audit.rejects = false;
+    }
+  });
+
+  it('never parks events during an outage, however long: they are delivered when audit is back', async () => {
+    authz.audit.down = true;
+    try {
+      const created = await authz.call<{ createRole: { id: string } }>('mutation { createRole(input: { name: "outage" }) { id } }', { caller: admin });
+      const roleId = created.body.data!.createRole.id;
+      // More failed tries than maxAttempts (2): still pending, not dead.
+      await new Promise((r) => setTimeout(r, 2_000));
+      const [row] = await authz.orm.em.fork().getConnection().execute<{ attempts: number; dead: boolean }[]>(
+        `select "attempts", "dead_at" is not null as "dead" from authz.outbox where "event"->'target'->>'id' = ?`,
+        [roleId],
+      );
+      expect(row!.attempts).toBeGreaterThan(2);
+      expect(row!.dead).toBe(false);
+      authz.audit.down = false;
+      const until = Date.now() + 10_000;
+      while (!authz.events.some((e) => e.target?.id === roleId) && Date.now() < until) await new Promise((r) => setTimeout(r, 50));
       expect(authz.events.filter((e) => e.action === 'authz.role.created' && e.target?.id === roleId)).toHaveLength(1);
     } finally {
       authz.audit.down = false;

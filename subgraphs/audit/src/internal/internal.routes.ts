@@ -50,9 +50,10 @@ export function internalRoutes(options: InternalRoutesOptions): Record<string, R
       if (!body.success) throw badRequest(body.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`));
       const { events, problems } = parseEvents(body.data.events);
       if (problems.length > 0) throw badRequest(problems);
-      const foreign = events.find((event) => event.service !== service);
+      // A service speaks for its own module only: identity cannot file `authz.grant.created`.
+      const foreign = events.find((event) => event.service !== service || !event.action.startsWith(`${service}.`));
       if (foreign) {
-        return sendJsonError(res, 403, 'FORBIDDEN', `Service ${service} may only deliver its own events (event ${foreign.id} names ${foreign.service})`);
+        return sendJsonError(res, 403, 'FORBIDDEN', `Service ${service} may only deliver its own events (event ${foreign.id} names ${foreign.service}, ${foreign.action})`);
       }
       const result = await options.ingest.ingest(options.orm.em.fork() as EntityManager, events);
       for (const checkpoint of result.checkpoints) scope.logger.debug({ seq: checkpoint.seq }, 'audit checkpoint signed');

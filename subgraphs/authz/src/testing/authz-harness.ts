@@ -15,6 +15,7 @@ import { MemoryPubSub } from '@citadel/kit/pubsub';
 import { createTestDatabase } from '@citadel/kit/testing/database';
 import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphql-client';
 import type { AuditEventInput } from '@citadel/kit/audit-event';
+import { DeliveryRejected } from '@citadel/kit/outbox';
 import { createAuthzApp, type AuthzApp } from '../app';
 import type { AccessRequirement } from '../access/access-map';
 import { database, SUBGRAPH_NAME } from '../schema';
@@ -27,8 +28,8 @@ export interface AuthzHarness {
   accessMapPath: string;
   /** Events authz's outbox relay delivered (a stand-in for audit's ingestion). */
   events: AuditEventInput[];
-  /** Set `down` to make deliveries fail. */
-  audit: { down: boolean };
+  /** `down`: deliveries fail as in an outage (retried without end); `rejects`: audit refuses them. */
+  audit: { down: boolean; rejects: boolean };
   /** A service token as identity would mint it for authz. */
   serviceToken(service?: 'identity' | 'intruder'): Promise<string>;
   /** identity's minter, for the kit's AuthzClient. */
@@ -47,7 +48,7 @@ export async function startAuthz(adminDatabaseUrl: string, accessMap: AccessRequ
   await migrate(orm, SUBGRAPH_NAME);
   const [gatewayKey, identityKey, intruderKey, authzKey] = await Promise.all([generateSigningKey(), generateSigningKey(), generateSigningKey(), generateSigningKey()]);
   const events: AuditEventInput[] = [];
-  const audit = { down: false };
+  const audit = { down: false, rejects: false };
   const minter = new InternalTokenMinter(gatewayKey);
   const pubsub = new MemoryPubSub();
   const accessMapPath = join(mkdtempSync(join(tmpdir(), 'citadel-access-')), 'access-map.json');
@@ -63,6 +64,7 @@ export async function startAuthz(adminDatabaseUrl: string, accessMap: AccessRequ
     key: authzKey,
     deliverEvents: async (batch) => {
       if (audit.down) throw new Error('audit is down (test)');
+      if (audit.rejects) throw new DeliveryRejected('audit refused the batch (test)');
       events.push(...batch);
     },
     outboxPollMs: 20,
