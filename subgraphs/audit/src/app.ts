@@ -52,7 +52,7 @@ export async function createAuditApp(options: AuditAppOptions): Promise<AuditApp
   const { orm, logger, signer } = options;
   const checkpoints = new CheckpointService(signer, options.checkpointEvery);
   const ingest = new IngestService(checkpoints, options.pubsub, logger);
-  const verifier = new ChainVerifier(signer);
+  const verifier = new ChainVerifier(signer, options.checkpointEvery);
   const events = new EventQueryService();
   const retention = new RetentionService(options.retention, verifier, ingest, logger);
   const schema = await buildAuditSchema({ events, verifier });

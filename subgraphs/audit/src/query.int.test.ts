@@ -194,6 +194,24 @@ describe('User.auditTrail', () => {
     expect(admin.body.data!._entities[0]!.auditTrail.totalCount).toBeGreaterThanOrEqual(5);
   });
 
+  // Threat: a user learns an administrator's address, agent or session from their own trail.
+  it("hides where and from which session someone else acted on the account, but not what they did", async () => {
+    const query = `query($reps: [_Any!]!) { _entities(representations: $reps) {
+      ... on User { auditTrail { edges { node { id action ip userAgent requestId actor { id sessionId } } } } }
+    } }`;
+    type Node = { id: string; action: string; ip: string | null; userAgent: string | null; requestId: string | null; actor: { id: string | null } };
+    const trail = async (caller: ReturnType<typeof userCaller>) =>
+      (await audit.call<{ _entities: { auditTrail: { edges: { node: Node }[] } }[] }>(query, { caller, variables: { reps: [{ __typename: 'User', id: alice }] } }))
+        .body.data!._entities[0]!.auditTrail.edges.map((e) => e.node);
+    const own = await trail(userCaller([], alice));
+    const byBob = own.find((n) => n.id === events[5]!.id)!;
+    expect(byBob).toMatchObject({ action: 'identity.user.disabled', actor: { id: bob }, ip: null, userAgent: null, requestId: null });
+    const mine = own.find((n) => n.id === events[0]!.id)!;
+    expect(mine.ip).toBe(events[0]!.ip);
+    const asReader = await trail(userCaller(['audit.event.read']));
+    expect(asReader.find((n) => n.id === events[5]!.id)!.ip).toBe(events[5]!.ip);
+  });
+
   it('is refused to a caller who is not signed in', async () => {
     expect(errorCode(await audit.call(TRAIL, { variables: { reps: [{ __typename: 'User', id: alice }] } }))).toBe('UNAUTHORIZED_FIELD_OR_TYPE');
   });

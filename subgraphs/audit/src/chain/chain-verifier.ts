@@ -1,6 +1,6 @@
 // Recomputes the chain from the stored rows and checks every checkpoint in range, reading in
 // keyset batches so a chain of millions of events never sits in memory at once.
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { IsolationLevel, type EntityManager } from '@mikro-orm/postgresql';
 import { badUserInput } from '@citadel/kit/errors';
 import { CHECKPOINT_COLUMNS, EVENT_COLUMNS, toStoredEvent, type CheckpointRow, type EventRow } from '../events/event.row';
 import { query, queryOne } from '../sql';
@@ -16,6 +16,11 @@ export const CHAIN_BREAKS = {
   BAD_CHECKPOINT_SIGNATURE: 'BAD_CHECKPOINT_SIGNATURE',
   /** A correctly signed checkpoint names another hash than the event's at its seq. */
   CHECKPOINT_MISMATCH: 'CHECKPOINT_MISMATCH',
+  /**
+   * More events than the checkpoint interval pass without a checkpoint: checkpoints were deleted
+   * (which is what rewriting a stretch of the chain and recomputing its hashes needs).
+   */
+  MISSING_CHECKPOINT: 'MISSING_CHECKPOINT',
 } as const;
 
 export type ChainBreak = keyof typeof CHAIN_BREAKS;
@@ -42,12 +47,23 @@ export interface VerifyRange {
 const BATCH = 5_000;
 
 export class ChainVerifier {
+  /**
+   * @param checkpointEvery audit signs a checkpoint at least every this many events, so a longer
+   *   stretch without one means checkpoints were removed. Raising CHECKPOINT_EVERY is safe; lowering
+   *   it makes older, sparser stretches look broken.
+   */
   constructor(
     private readonly signer: CheckpointSigner,
+    private readonly checkpointEvery: number,
     private readonly batchSize = BATCH,
   ) {}
 
+  /** Reads one snapshot: events and checkpoints appended or pruned meanwhile are not half-seen. */
   async verify(em: EntityManager, range: VerifyRange = {}): Promise<ChainVerification> {
+    return em.transactional((tx) => this.verifyIn(tx, range), { isolationLevel: IsolationLevel.REPEATABLE_READ, readOnly: true });
+  }
+
+  private async verifyIn(em: EntityManager, range: VerifyRange): Promise<ChainVerification> {
     for (const [name, value] of Object.entries(range)) {
       if (value != null && (!Number.isSafeInteger(value) || value < 1)) throw badUserInput(`\`${name}\` must be a sequence number (1 or more)`, { field: name });
     }
@@ -76,13 +92,17 @@ export class ChainVerifier {
     );
     let prevHash = GENESIS_HASH;
     let expected = 1;
+    let lastCheckpoint = 0;
     if (anchorRow) {
       const anchor = toCheckpoint(anchorRow);
       result.checkpointsChecked++;
       if (!this.signer.verify(anchor)) return result.broken('BAD_CHECKPOINT_SIGNATURE', anchor.seq, `checkpoint ${anchor.seq} is not signed by a known audit key`, from, to);
       prevHash = anchor.hash;
       expected = anchor.seq + 1;
+      lastCheckpoint = anchor.seq;
     }
+    const missing = (atSeq: number) =>
+      result.broken('MISSING_CHECKPOINT', lastCheckpoint + this.checkpointEvery, `no checkpoint between ${lastCheckpoint} and ${atSeq}, more than ${this.checkpointEvery} events apart`, from, to);
 
     // The next batch is read while this one is hashed.
     const read = (after: number) => this.readBatch(em, after, to);
@@ -100,6 +120,8 @@ export class ChainVerifier {
           result.checked++;
           const checkpoint = checkpoints.get(event.seq);
           if (checkpoint) {
+            if (checkpoint.seq - lastCheckpoint > this.checkpointEvery) return missing(checkpoint.seq);
+            lastCheckpoint = checkpoint.seq;
             result.checkpointsChecked++;
             if (!this.signer.verify(checkpoint)) {
               return result.broken('BAD_CHECKPOINT_SIGNATURE', event.seq, `checkpoint ${event.seq} is not signed by a known audit key`, from, to);
@@ -115,6 +137,8 @@ export class ChainVerifier {
       await pending?.catch(() => undefined);
     }
     if (expected <= to) return result.broken('SEQUENCE_GAP', expected, `no event with seq ${expected}`, from, to);
+    // The stored tail past the last checkpoint is never longer than the interval.
+    if (to === lastKept && lastKept - lastCheckpoint > this.checkpointEvery) return missing(lastKept);
     // A checkpoint after the last stored event means events it covered were removed from the end.
     if (to === lastKept) {
       const beyond = await queryOne<{ seq: string }>(em, 'select min("seq")::text as "seq" from "audit"."checkpoints" where "seq" > ? having count(*) > 0', [lastKept]);

@@ -27,7 +27,15 @@ export class UserTrailResolver {
     if (!userId) throw unauthenticated();
     if (userId !== user.id && !permissions.includes(READ)) throw forbidden("Reading another user's audit trail needs audit.event.read");
     const page = await this.events.trail(ctx.em, user.id, { first: first ?? DEFAULT_PAGE_SIZE, after });
-    return mapPage(page, AuditEventType.from);
+    // Someone else acted on this account (an administrator): the user learns what was done and by
+    // whom, not where that person was or which session and request they used.
+    const privileged = permissions.includes(READ);
+    return mapPage(page, (event) => {
+      const view = AuditEventType.from(event);
+      if (privileged || event.actorId === userId) return view;
+      view.actor.sessionId = null;
+      return Object.assign(view, { ip: null, userAgent: null, requestId: null, traceId: null });
+    });
   }
 }
 
