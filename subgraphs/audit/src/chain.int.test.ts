@@ -28,6 +28,23 @@ async function tamper(client: pg.Client, ...statements: string[]): Promise<void>
   }
 }
 
+/** Event 137 edited and every later hash recomputed, as someone hiding the edit would. */
+async function rewriteFrom137(): Promise<{ rows: StoredEvent[]; forged: StoredEvent[] }> {
+  const rows = (await query<EventRow>(audit.em(), `select ${EVENT_COLUMNS} from audit.events where seq >= 136 order by seq`)).map(toStoredEvent);
+  const forged: StoredEvent[] = [];
+  let prev = rows[0]!.hash;
+  for (const event of rows.slice(1)) {
+    const changed = event.seq === 137 ? { ...event, action: 'identity.login.failed' } : event;
+    const hash = chainHash(prev, changed);
+    forged.push({ ...changed, prevHash: prev, hash });
+    prev = hash;
+  }
+  return { rows: rows.slice(1), forged };
+}
+
+const write = (events: StoredEvent[]) =>
+  events.map((e) => `update audit.events set action = '${e.action}', prev_hash = '${e.prevHash}', hash = '${e.hash}' where seq = ${e.seq}`);
+
 const verify = (range: { fromSeq?: number; toSeq?: number } = {}) => audit.app.verifier.verify(audit.em(), range);
 
 beforeAll(async () => {
@@ -149,48 +166,26 @@ describe('tampering', () => {
   });
 
   it('catches an edit whose every later hash was recomputed at the next checkpoint (CHECKPOINT_MISMATCH)', async () => {
-    const em = audit.em();
-    const rows = (await query<EventRow>(em, `select ${EVENT_COLUMNS} from audit.events where seq >= 136 order by seq`)).map(toStoredEvent);
-    const forged: StoredEvent[] = [];
-    let prev = rows[0]!.hash;
-    for (const event of rows.slice(1)) {
-      const changed = event.seq === 137 ? { ...event, action: 'identity.login.failed' } : event;
-      const hash = chainHash(prev, changed);
-      forged.push({ ...changed, prevHash: prev, hash });
-      prev = hash;
-    }
-    const write = (events: StoredEvent[]) =>
-      events.map((e) => `update audit.events set action = '${e.action}', prev_hash = '${e.prevHash}', hash = '${e.hash}' where seq = ${e.seq}`);
+    const { rows, forged } = await rewriteFrom137();
     await audit.sql(async (client) => {
       await tamper(client, ...write(forged));
       try {
         expect(await verify()).toMatchObject({ ok: false, firstBrokenSeq: 200, reason: 'CHECKPOINT_MISMATCH' });
       } finally {
-        await tamper(client, ...write(rows.slice(1)));
+        await tamper(client, ...write(rows));
       }
     });
   });
 
   // Threat: the checkpoints that would catch a rewrite are deleted along with it.
   it('catches a rewrite whose checkpoints were deleted too (MISSING_CHECKPOINT)', async () => {
-    const em = audit.em();
-    const rows = (await query<EventRow>(em, `select ${EVENT_COLUMNS} from audit.events where seq >= 136 order by seq`)).map(toStoredEvent);
-    const forged: StoredEvent[] = [];
-    let prev = rows[0]!.hash;
-    for (const event of rows.slice(1)) {
-      const changed = event.seq === 137 ? { ...event, action: 'identity.login.failed' } : event;
-      const hash = chainHash(prev, changed);
-      forged.push({ ...changed, prevHash: prev, hash });
-      prev = hash;
-    }
-    const write = (events: StoredEvent[]) =>
-      events.map((e) => `update audit.events set action = '${e.action}', prev_hash = '${e.prevHash}', hash = '${e.hash}' where seq = ${e.seq}`);
+    const { rows, forged } = await rewriteFrom137();
     await audit.sql(async (client) => {
       await tamper(client, 'create temp table saved_cp as select * from audit.checkpoints where seq > 100', 'delete from audit.checkpoints where seq > 100', ...write(forged));
       try {
         expect(await verify()).toMatchObject({ ok: false, firstBrokenSeq: 200, reason: 'MISSING_CHECKPOINT' });
       } finally {
-        await tamper(client, ...write(rows.slice(1)), 'insert into audit.checkpoints select * from saved_cp', 'drop table saved_cp');
+        await tamper(client, ...write(rows), 'insert into audit.checkpoints select * from saved_cp', 'drop table saved_cp');
       }
     });
   });
