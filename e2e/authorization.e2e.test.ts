@@ -195,6 +195,7 @@ describe('field authorization through the gateway', () => {
     expect(rules.find((r) => r.coordinate === 'Mutation.grantRole')).toMatchObject({ allowed: false, missing: ['authz.grant.manage', 'policy:verified'] });
     const adminRules = (await as(admin, '{ accessMap { allowed } }')).body.data!.accessMap as { allowed: boolean }[];
     expect(adminRules.every((r) => r.allowed)).toBe(true);
+    await as(alice.token, '{ users(first: 1) { totalCount } }');
     const metrics = await (await fetch(`${platform.gatewayUrl}/metrics`)).text();
     expect(metrics).toMatch(/citadel_authorization_denied_total\{[^}]*coordinate="Query\.users"[^}]*\} [1-9]/);
   });

@@ -11,7 +11,7 @@ import type {
   GatewaySchemaLoadOrUpdateCallback,
 } from '@apollo/server-gateway-interface';
 import { buildASTSchema, GraphQLError, parse, print, type DocumentNode, type GraphQLSchema } from 'graphql';
-import type { Counter } from 'prom-client';
+import { Counter, type Registry } from 'prom-client';
 import { filterOperation, restoreRemovedFields, type FilterResult } from './authorization';
 import type { GatewayContext } from './context';
 import type { Denial } from './denial-audit';
@@ -21,8 +21,6 @@ export type AuthorizationMode = 'filter' | 'reject';
 export interface AuthorizingGatewayOptions {
   /** `filter` (default): unauthorized fields come back null with an error. `reject`: the whole operation is refused. */
   mode: AuthorizationMode;
-  /** Counts denied coordinates; label `coordinate`. */
-  denials?: Counter<'coordinate'>;
   /** Told of every operation with a denial (for the audit trail). Must not throw or block. */
   onDenied?: (denial: Denial) => void;
   /** Filter decisions kept per document, one per (operation, permission set, policies). */
@@ -39,6 +37,7 @@ const UNAUTHORIZED = 'UNAUTHORIZED_FIELD_OR_TYPE';
 export class AuthorizingGateway implements GatewayInterface {
   private schema: GraphQLSchema | undefined;
   private decisions = new WeakMap<DocumentNode, Map<string, Decision>>();
+  private denials: Counter<'coordinate'> | undefined;
   private readonly cacheSize: number;
 
   constructor(
@@ -67,6 +66,16 @@ export class AuthorizingGateway implements GatewayInterface {
     return this.inner.stop();
   }
 
+  /** Counts denied coordinates on the gateway's /metrics: `citadel_authorization_denied_total{coordinate}`. */
+  useMetrics(registry: Registry): void {
+    this.denials = new Counter({
+      name: 'citadel_authorization_denied_total',
+      help: 'Fields and types removed or refused by authorization, by schema coordinate',
+      labelNames: ['coordinate'] as const,
+      registers: [registry],
+    });
+  }
+
   private authorizing(executor: GatewayExecutor): GatewayExecutor {
     return async (requestContext) => {
       const schema = this.schema;
@@ -78,7 +87,7 @@ export class AuthorizingGateway implements GatewayInterface {
       }
       const decision = this.decide(schema, requestContext);
       if (decision.unauthorizedPaths.length === 0) return executor(requestContext);
-      for (const coordinate of decision.deniedCoordinates) this.options.denials?.inc({ coordinate });
+      for (const coordinate of decision.deniedCoordinates) this.denials?.inc({ coordinate });
       const context = requestContext.context as unknown as GatewayContext;
       const operationName = operationNameOf(requestContext);
       context.logger?.info({ denied: decision.deniedCoordinates, operationName }, 'fields removed by authorization');

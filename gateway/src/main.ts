@@ -21,7 +21,6 @@ import { SubgraphSource } from './subgraph-source';
 import { UserPermissions } from './user-permissions';
 import { DenialAudit } from './denial-audit';
 import { AuthorizingGateway } from './authorizing-gateway';
-import { Counter } from 'prom-client';
 import { supergraphFromFile } from './supergraph';
 import { attachGraphqlWs } from './websocket';
 
@@ -58,12 +57,6 @@ async function main(): Promise<void> {
   await userPermissions.start();
   const denialAudit = new DenialAudit({ auditUrl: env.AUDIT_URL, minter, logger });
   denialAudit.start();
-  const denials = new Counter({
-    name: 'citadel_authorization_denied_total',
-    help: 'Fields and types removed or refused by authorization, by schema coordinate',
-    labelNames: ['coordinate'] as const,
-    registers: [],
-  });
   const verifyAccessToken = createAccessTokenVerifier({
     jwks: env.IDENTITY_JWKS_URL,
     issuer: env.JWT_ISSUER,
@@ -78,7 +71,11 @@ async function main(): Promise<void> {
     logger,
   });
   // `off` leaves enforcement to the subgraphs alone (they refuse rather than filter): for measuring.
-  const gateway = env.AUTHORIZATION_MODE === 'off' ? planner : new AuthorizingGateway(planner, { mode: env.AUTHORIZATION_MODE, denials, onDenied: (denial) => denialAudit.record(denial) });
+  const authorizing =
+    env.AUTHORIZATION_MODE === 'off'
+      ? undefined
+      : new AuthorizingGateway(planner, { mode: env.AUTHORIZATION_MODE, onDenied: (denial) => denialAudit.record(denial) });
+  const gateway = authorizing ?? planner;
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: env.introspection,
@@ -132,7 +129,7 @@ async function main(): Promise<void> {
       await pubsub.close();
     },
   });
-  server.metrics.registry.registerMetric(denials);
+  authorizing?.useMetrics(server.metrics.registry);
   denialAudit.useMetrics(server.metrics.registry);
   const websocket = attachGraphqlWs({
     http: server.http,
