@@ -17,6 +17,14 @@ export interface AuthzClientOptions {
   cacheMs?: number;
 }
 
+export interface ScopedGrant {
+  userId: string;
+  /** A role this service's catalogue declares. */
+  role: string;
+  /** `<type>:<id>`, never `global`. */
+  scope: string;
+}
+
 interface Check {
   userId: string;
   permission: string;
@@ -45,6 +53,18 @@ export class AuthzClient {
     const cached = this.cache.get(keyOf(check));
     if (cached && cached.until > Date.now()) return cached.allowed;
     return this.loader.load(check);
+  }
+
+  /**
+   * Grants and revokes scoped roles this service's catalogue declares (e.g. workspaces makes the
+   * creator of `workspace:<id>` its `workspace-owner`). Global grants are for administrators only.
+   * Idempotent; the change reaches every gateway within a second, like any grant.
+   */
+  async setGrants(changes: { grant?: ScopedGrant[]; revoke?: ScopedGrant[] }): Promise<void> {
+    await this.post('/internal/grants', { grant: changes.grant ?? [], revoke: changes.revoke ?? [] });
+    // Answers cached here may now be wrong for these users.
+    const users = new Set([...(changes.grant ?? []), ...(changes.revoke ?? [])].map((g) => g.userId));
+    for (const key of [...this.cache.keys()]) if (users.has(key.slice(0, key.indexOf('|')))) this.cache.delete(key);
   }
 
   /**

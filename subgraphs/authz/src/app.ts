@@ -72,6 +72,7 @@ export async function createAuthzApp(options: AuthzAppOptions): Promise<AuthzApp
     catalogue,
     effective,
     changes,
+    grants,
     verifyServiceToken: options.verifyServiceToken,
     verifyGatewayToken: options.verifyInternalToken,
   });

@@ -416,3 +416,26 @@ describe('dead outbox events', () => {
     }
   });
 });
+
+describe('scoped grants by the module that declared the role', () => {
+  it('lets a service grant and revoke its own roles inside resources, and nothing else', async () => {
+    await register({
+      module: 'identity',
+      permissions: { ...CATALOGUE.permissions, 'identity.team.read': 'Read a team' },
+      roles: { 'team-reader': ['identity.team.read'] },
+    });
+    const client = new AuthzClient({ url: authz.baseUrl, minter: authz.identityMinter, logger: createLogger('test', 'silent') });
+    const user = randomUUID();
+    await client.setGrants({ grant: [{ userId: user, role: 'team-reader', scope: 'team:1' }] });
+    expect(await permissionsOf(user, 'team:1')).toEqual(['identity.team.read']);
+    expect(await permissionsOf(user)).toEqual([]);
+    const granted = authz.events.find((e) => e.action === 'authz.grant.created' && e.target?.id === user);
+    expect(granted?.actor).toEqual({ type: 'service', id: 'identity', sessionId: null });
+    await client.setGrants({ revoke: [{ userId: user, role: 'team-reader', scope: 'team:1' }] });
+    expect(await permissionsOf(user, 'team:1')).toEqual([]);
+    // Not a role identity declared, not a resource scope:
+    await expect(client.setGrants({ grant: [{ userId: user, role: 'admin', scope: 'team:1' }] })).rejects.toThrow(/403/);
+    await expect(client.setGrants({ grant: [{ userId: user, role: 'team-reader', scope: 'global' }] })).rejects.toThrow(/403/);
+    expect(await permissionsOf(user, 'team:1')).toEqual([]);
+  });
+});

@@ -45,14 +45,14 @@ export class CatalogueService {
         // administrator created under that name first is left alone: otherwise whoever holds it
         // would gain the module's permissions without anyone granting them.
         const [updated] = await tx.execute<{ built_in: boolean }[]>(
-          `insert into "authz"."roles" ("id", "name", "description", "built_in", "permissions")
-           values (gen_random_uuid(), ?, ?, true, ?::text[])
+          `insert into "authz"."roles" ("id", "name", "description", "built_in", "permissions", "module")
+           values (gen_random_uuid(), ?, ?, true, ?::text[], ?)
            on conflict ("name") do update set
              "permissions" = array(select distinct unnest("roles"."permissions" || excluded."permissions") order by 1),
              "updated_at" = now()
            where "roles"."built_in"
            returning "built_in"`,
-          [role, `Declared by ${catalogue.module}`, `{${fresh.join(',')}}`],
+          [role, `Declared by ${catalogue.module}`, `{${fresh.join(',')}}`, role === BUILT_IN_ROLES.user ? null : catalogue.module],
         );
         if (!updated) skipped.push(role);
       }

@@ -50,7 +50,7 @@ export class GrantService {
       const existing = await tx.findOne(GrantEntity, { userId, role, scope }, { populate: ['role'] });
       if (existing) return { grant: existing, change: null };
       const grant = tx.create(GrantEntity, { id: randomUUID(), userId, role, scope, grantedBy: actor.userId, createdAt: new Date() });
-      this.outbox.add(tx, { action: 'authz.grant.created', target: { type: 'User', id: userId }, changes: { after: { role: role.name, roleId: role.id, scope } } });
+      this.outbox.add(tx, { action: 'authz.grant.created', target: { type: 'User', id: userId }, changes: { after: { role: role.name, roleId: role.id, scope } }, actor: serviceActor(actor) });
       await tx.flush();
       return { grant, change: await this.changes.record(tx, [userId]) };
     });
@@ -73,7 +73,7 @@ export class GrantService {
         if (admins <= 1) throw lastAdmin();
       }
       tx.remove(grant);
-      this.outbox.add(tx, { action: 'authz.grant.revoked', target: { type: 'User', id: userId }, changes: { before: { role: role.name, roleId: role.id, scope } } });
+      this.outbox.add(tx, { action: 'authz.grant.revoked', target: { type: 'User', id: userId }, changes: { before: { role: role.name, roleId: role.id, scope } }, actor: serviceActor(actor) });
       await tx.flush();
       return this.changes.record(tx, [userId]);
     });
@@ -101,6 +101,11 @@ export class GrantService {
     const missing = needed.filter((c) => !held.has(c));
     if (missing.length > 0) throw cannotDelegate(missing);
   }
+}
+
+/** A service acting through an internal endpoint is the event's actor; otherwise the request's caller. */
+function serviceActor(actor: Actor) {
+  return actor.service ? { type: 'service' as const, id: actor.service, sessionId: null } : undefined;
 }
 
 function checkInput(input: GrantInput): { userId: string; scope: string } {

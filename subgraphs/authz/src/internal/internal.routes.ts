@@ -15,7 +15,8 @@ import { z } from '@citadel/kit/env';
 import type { CatalogueService } from '../catalogue/catalogue.service';
 import type { ChangeLog } from '../changes';
 import type { EffectivePermissions } from '../effective-permissions';
-import { parseScope } from '../scope';
+import type { GrantService } from '../grants/grant.service';
+import { GLOBAL_SCOPE, parseScope } from '../scope';
 
 const MAX_CHECKS = 500;
 const uuid = z.string().uuid();
@@ -29,12 +30,15 @@ const checkBody = z.object({
   checks: z.array(z.object({ userId: uuid, permission: z.string().max(128), scope: z.string().max(200).optional() })).max(MAX_CHECKS),
 });
 const effectiveBody = z.object({ userId: uuid });
+const scopedGrant = z.object({ userId: uuid, role: z.string().max(64), scope: z.string().max(200) });
+const grantsBody = z.object({ grant: z.array(scopedGrant).max(MAX_CHECKS).default([]), revoke: z.array(scopedGrant).max(MAX_CHECKS).default([]) });
 
 export interface InternalRoutesOptions {
   orm: Orm;
   catalogue: CatalogueService;
   effective: EffectivePermissions;
   changes: ChangeLog;
+  grants: GrantService;
   /** Verifies a platform service's token and returns its name. */
   verifyServiceToken: (authorization: string | undefined) => Promise<string>;
   /** Verifies a gateway's internal token. */
@@ -75,6 +79,21 @@ export function internalRoutes(options: InternalRoutesOptions): Record<string, R
         }),
       );
       sendJson(res, 200, { results });
+    }),
+    '/internal/grants': guarded('POST', fromService, async (req, res, caller, limit) => {
+      const body = parse(grantsBody, await json(req, limit));
+      const manager = em();
+      const actor = { userId: null, permissions: [], system: true, service: caller };
+      // A service hands out only the roles its own catalogue declared, and only inside a resource.
+      const resolve = async (item: z.infer<typeof scopedGrant>) => {
+        const role = await options.grants.roleNamed(manager, item.role);
+        if (role.module !== caller) throw new HttpError(403, 'FORBIDDEN', `Role ${item.role} is not declared by ${caller}`);
+        if (parseScope(item.scope) === GLOBAL_SCOPE) throw new HttpError(403, 'FORBIDDEN', 'Services grant roles only inside a resource scope');
+        return { userId: item.userId, roleId: role.id, scope: item.scope };
+      };
+      for (const item of body.grant) await options.grants.grant(manager, actor, await resolve(item));
+      for (const item of body.revoke) await options.grants.revoke(manager, actor, await resolve(item));
+      sendJson(res, 200, { granted: body.grant.length, revoked: body.revoke.length });
     }),
     '/internal/effective-permissions': guarded('POST', fromGateway, async (req, res, _caller, limit) => {
       const { userId } = parse(effectiveBody, await json(req, limit));

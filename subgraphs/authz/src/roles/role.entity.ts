@@ -7,6 +7,8 @@ export class Role {
   description = '';
   builtIn = false;
   permissions: string[] = [];
+  /** The module whose catalogue declared it: that service may grant it in its own scopes. */
+  module: string | null = null;
   createdAt: Date = new Date();
   updatedAt: Date = new Date();
 }
@@ -20,6 +22,7 @@ export const RoleEntity = new EntitySchema<Role>({
     description: { type: 'string', length: 500, default: '' },
     builtIn: { type: 'boolean', default: false },
     permissions: { type: ArrayType, columnType: 'text[]', default: '{}' },
+    module: { type: 'string', length: 64, nullable: true },
     createdAt: { type: 'Date', defaultRaw: 'now()' },
     updatedAt: { type: 'Date', defaultRaw: 'now()', onUpdate: () => new Date() },
   },

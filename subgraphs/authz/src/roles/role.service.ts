@@ -22,6 +22,8 @@ export interface Actor {
   permissions: readonly string[];
   /** The operator's own tools (`npm run admin`, the development seed): bound by nothing. */
   system?: boolean;
+  /** A platform service acting through an internal endpoint (recorded as the event's actor). */
+  service?: string;
 }
 
 export const SYSTEM_ACTOR: Actor = Object.freeze({ userId: null, permissions: [], system: true });
