@@ -14,6 +14,7 @@ export interface Platform {
   identityUrl: string;
   authzUrl: string;
   auditUrl: string;
+  workspacesUrl: string;
   /** The embedded PostgreSQL's port (when no DATABASE_URL was given). */
   embeddedPgPort: number;
   dataDir: string;
@@ -34,7 +35,7 @@ export interface LaunchOptions {
 export async function launch(options: LaunchOptions = {}): Promise<Platform> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'citadel-e2e-'));
   chmodSync(dataDir, 0o755); // embedded PostgreSQL runs as the postgres user when we are root
-  const [gatewayPort, identityPort, authzPort, auditPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [gatewayPort, identityPort, authzPort, auditPort, workspacesPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({
     ...process.env,
@@ -46,6 +47,7 @@ export async function launch(options: LaunchOptions = {}): Promise<Platform> {
     IDENTITY_PORT: String(identityPort),
     AUTHZ_PORT: String(authzPort),
     AUDIT_PORT: String(auditPort),
+    WORKSPACES_PORT: String(workspacesPort),
     EMBEDDED_PG_PORT: String(pgPort),
     // Every test request comes from 127.0.0.1, and Redis outlives a run: keep each launch's login
     // counters apart and the per-IP limit out of the way (its own tests set it).
@@ -80,6 +82,7 @@ export async function launch(options: LaunchOptions = {}): Promise<Platform> {
     identityUrl: `http://127.0.0.1:${id}`,
     authzUrl: `http://127.0.0.1:${env.AUTHZ_PORT}`,
     auditUrl: `http://127.0.0.1:${env.AUDIT_PORT}`,
+    workspacesUrl: `http://127.0.0.1:${env.WORKSPACES_PORT}`,
     embeddedPgPort: Number(env.EMBEDDED_PG_PORT),
     dataDir,
     output: () => output,
@@ -113,6 +116,7 @@ export async function startExtraGateway(platform: Platform, env: Record<string, 
       SUBGRAPH_AUTHZ_URL: `${platform.authzUrl}/graphql`,
       AUDIT_URL: platform.auditUrl,
       SUBGRAPH_AUDIT_URL: `${platform.auditUrl}/graphql`,
+      SUBGRAPH_WORKSPACES_URL: `${platform.workspacesUrl}/graphql`,
       LOG_LEVEL: 'warn',
       ...env,
     },
@@ -150,7 +154,7 @@ export async function startAudit(platform: Platform, env: Record<string, string 
       AUDIT_EXPORT_DIR: join(platform.dataDir, 'audit-export'),
       INTERNAL_JWKS_URL: `${platform.gatewayUrl}/.well-known/jwks.json`,
       AUTHZ_URL: platform.authzUrl,
-      SERVICE_JWKS_URLS: `identity=${identity}/.well-known/jwks.json,authz=${platform.authzUrl}/.well-known/jwks.json`,
+      SERVICE_JWKS_URLS: `identity=${identity}/.well-known/jwks.json,authz=${platform.authzUrl}/.well-known/jwks.json,workspaces=${platform.workspacesUrl}/.well-known/jwks.json`,
       LOG_LEVEL: 'warn',
       ...env,
     },

@@ -18,6 +18,8 @@ export const launcherEnv = parseEnv({
   AUTHZ_PORT: port(4002),
   AUDIT_HOST: z.string().default('127.0.0.1'),
   AUDIT_PORT: port(4003),
+  WORKSPACES_HOST: z.string().default('127.0.0.1'),
+  WORKSPACES_PORT: port(4004),
   LOG_LEVEL: logLevel,
   /** Comma-separated services to start (default: all); the rest are expected to run elsewhere. */
   LAUNCH_SERVICES: list(''),

@@ -5,8 +5,9 @@ import type { Logger } from '@citadel/kit/logger';
 import { database as audit } from '../subgraphs/audit/src/schema';
 import { database as authz } from '../subgraphs/authz/src/schema';
 import { database as identity } from '../subgraphs/identity/src/schema';
+import { database as workspaces } from '../subgraphs/workspaces/src/schema';
 
-const DATABASES = [identity, authz, audit];
+const DATABASES = [identity, authz, audit, workspaces];
 
 export async function migrateAll(url: string, logger: Logger): Promise<void> {
   for (const database of DATABASES) {

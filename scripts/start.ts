@@ -1,5 +1,5 @@
 // `npm start`: the whole platform on one machine. Database (embedded unless DATABASE_URL is set),
-// migrations, development keys, then identity, authz, audit and the gateway as separate processes.
+// migrations, development keys, then identity, authz, audit, workspaces and the gateway as separate processes.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadSigningKey } from '@citadel/kit/keys';
@@ -28,6 +28,7 @@ const ALL_SERVICES: ServiceSpec[] = [
   { name: 'identity', dir: 'subgraphs/identity', host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, portSetting: 'IDENTITY_PORT' },
   { name: 'authz', dir: 'subgraphs/authz', host: env.AUTHZ_HOST, port: env.AUTHZ_PORT, portSetting: 'AUTHZ_PORT' },
   { name: 'audit', dir: 'subgraphs/audit', host: env.AUDIT_HOST, port: env.AUDIT_PORT, portSetting: 'AUDIT_PORT' },
+  { name: 'workspaces', dir: 'subgraphs/workspaces', host: env.WORKSPACES_HOST, port: env.WORKSPACES_PORT, portSetting: 'WORKSPACES_PORT' },
   { name: 'gateway', dir: 'gateway', host: env.GATEWAY_HOST, port: env.GATEWAY_PORT, portSetting: 'GATEWAY_PORT' },
 ];
 
@@ -52,7 +53,7 @@ async function main(): Promise<void> {
   await migrateAll(url, logger);
   const admin = env.NODE_ENV === 'production' ? undefined : await seedDevelopmentAdmin(url, env.DATA_DIR, logger);
   const keys = keysDir(env.DATA_DIR);
-  for (const name of ['identity', 'authz', 'audit', 'gateway']) await loadSigningKey({ name, dir: keys, generate: true });
+  for (const name of ['identity', 'authz', 'audit', 'workspaces', 'gateway']) await loadSigningKey({ name, dir: keys, generate: true });
   const jwks = (host: string, port: number) => `http://${host}:${port}/.well-known/jwks.json`;
 
   const childEnv = {
@@ -78,7 +79,10 @@ async function main(): Promise<void> {
       `identity=${jwks(env.IDENTITY_HOST, env.IDENTITY_PORT)}`,
       `authz=${jwks(env.AUTHZ_HOST, env.AUTHZ_PORT)}`,
       `audit=${jwks(env.AUDIT_HOST, env.AUDIT_PORT)}`,
+      `workspaces=${jwks(env.WORKSPACES_HOST, env.WORKSPACES_PORT)}`,
     ].join(','),
+    WORKSPACES_PORT: String(env.WORKSPACES_PORT),
+    SUBGRAPH_WORKSPACES_URL: `http://${env.WORKSPACES_HOST}:${env.WORKSPACES_PORT}/graphql`,
   };
   for (const service of SERVICES) {
     // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops services in order.

@@ -48,4 +48,15 @@ export const SUBGRAPHS: SubgraphInfo[] = [
       return printSubgraphSchema(await buildAuditSchema(sdlOnlyServices()));
     },
   },
+  {
+    name: 'workspaces',
+    dir: 'subgraphs/workspaces',
+    port: 4004,
+    portSetting: 'WORKSPACES_PORT',
+    routingUrl: 'http://127.0.0.1:4004/graphql',
+    printSdl: async () => {
+      const { buildWorkspacesSchema } = await import('../subgraphs/workspaces/src/schema');
+      return printSubgraphSchema(await buildWorkspacesSchema(sdlOnlyServices()));
+    },
+  },
 ];

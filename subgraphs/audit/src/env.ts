@@ -17,7 +17,7 @@ export const env = parseEnv({
   AUTHZ_URL: z.string().url().default('http://127.0.0.1:4002'),
   INTERNAL_JWKS_URL: z.string().url().default('http://127.0.0.1:4000/.well-known/jwks.json'),
   /** `name=jwksUrl` pairs: the platform services allowed to deliver events. */
-  SERVICE_JWKS_URLS: list('identity=http://127.0.0.1:4001/.well-known/jwks.json,authz=http://127.0.0.1:4002/.well-known/jwks.json'),
+  SERVICE_JWKS_URLS: list('identity=http://127.0.0.1:4001/.well-known/jwks.json,authz=http://127.0.0.1:4002/.well-known/jwks.json,workspaces=http://127.0.0.1:4004/.well-known/jwks.json'),
   /** A checkpoint is signed once this many events followed the last one. */
   CHECKPOINT_EVERY: z.coerce.number().int().min(1).max(1_000_000).default(100),
   /** ... and at least this often while new events arrive. */

@@ -14,7 +14,7 @@ export const env = parseEnv({
   AUDIT_URL: z.string().url().default('http://127.0.0.1:4003'),
   INTERNAL_JWKS_URL: z.string().url().default('http://127.0.0.1:4000/.well-known/jwks.json'),
   /** `name=jwksUrl` pairs: the platform services allowed to call authz's internal endpoints. */
-  SERVICE_JWKS_URLS: list('identity=http://127.0.0.1:4001/.well-known/jwks.json,audit=http://127.0.0.1:4003/.well-known/jwks.json'),
+  SERVICE_JWKS_URLS: list('identity=http://127.0.0.1:4001/.well-known/jwks.json,audit=http://127.0.0.1:4003/.well-known/jwks.json,workspaces=http://127.0.0.1:4004/.well-known/jwks.json'),
   ACCESS_MAP_PATH: z.string().default(join(SCHEMA_DIR, 'access-map.json')),
   REDIS_URL: z.string().url().optional(),
   INTROSPECTION: bool(false),

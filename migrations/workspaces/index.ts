@@ -1,0 +1,8 @@
+// Workspaces' migrations, in order. Listed explicitly so they load the same under tsx, vitest and node.
+import { Migration20261126000000_init } from './Migration20261126000000_init';
+import { Migration20261126010000_outbox } from './Migration20261126010000_outbox';
+
+export const workspacesMigrations = [
+  { name: 'Migration20261126000000_init', class: Migration20261126000000_init },
+  { name: 'Migration20261126010000_outbox', class: Migration20261126010000_outbox },
+];

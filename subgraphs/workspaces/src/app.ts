@@ -1,0 +1,77 @@
+// Wires the workspaces subgraph from its parts; main.ts and the integration tests both use it.
+import type { AuditEventInput } from '@citadel/kit/audit-event';
+import type { Caller } from '@citadel/kit/auth';
+import { databaseReady, type Orm } from '@citadel/kit/db';
+import { sendJson } from '@citadel/kit/http';
+import type { SigningKey } from '@citadel/kit/keys';
+import type { Logger } from '@citadel/kit/logger';
+import { Outbox, OutboxRelay } from '@citadel/kit/outbox';
+import type { PubSub } from '@citadel/kit/pubsub';
+import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
+import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
+import { GrantMirror, type ScopedGrantSink } from './grant-mirror';
+import { buildWorkspacesSchema, SUBGRAPH_NAME } from './schema';
+import { TodoService } from './todos/todo.service';
+import { extendContext } from './workspaces.context';
+import { WorkspaceService } from './workspaces/workspace.service';
+
+export interface WorkspacesAppOptions {
+  orm: Orm;
+  logger: Logger;
+  pubsub: PubSub;
+  introspection: boolean;
+  verifyInternalToken: (authorization: string | undefined) => Promise<Caller>;
+  /** workspaces' own key: its JWKS, and its service tokens to authz and audit. */
+  key: SigningKey;
+  /** Where memberships are mirrored as scoped grants: the AuthzClient in production. */
+  grants: ScopedGrantSink;
+  /** Hands a batch of outbox events to audit (auditDelivery); throws when not accepted. */
+  deliverEvents: (events: AuditEventInput[]) => Promise<void>;
+  outboxPollMs?: number;
+  /** Failed deliveries before an event is parked as dead (default 10). */
+  outboxMaxAttempts?: number;
+  /** First retry delay of a failed grant mirror call (default 250 ms). */
+  grantRetryMs?: number;
+}
+
+export interface WorkspacesApp {
+  server: ServiceServer;
+  workspaces: WorkspaceService;
+  todos: TodoService;
+  mirror: GrantMirror;
+  relay: OutboxRelay;
+}
+
+export async function createWorkspacesApp(options: WorkspacesAppOptions): Promise<WorkspacesApp> {
+  const { orm, logger } = options;
+  const outbox = new Outbox(SUBGRAPH_NAME);
+  const mirror = new GrantMirror(options.grants, logger, options.grantRetryMs);
+  const workspaces = new WorkspaceService(outbox, mirror);
+  const todos = new TodoService(outbox);
+  const relay = new OutboxRelay({ orm, schema: SUBGRAPH_NAME, logger, deliver: options.deliverEvents, pubsub: options.pubsub, pollMs: options.outboxPollMs ?? 1_000, maxAttempts: options.outboxMaxAttempts ?? 10 });
+  const schema = await buildWorkspacesSchema({ workspaces, todos, relay: () => relay });
+  const endpoint = await createSubgraphEndpoint({
+    schema,
+    orm,
+    logger,
+    introspection: options.introspection,
+    verifyInternalToken: options.verifyInternalToken,
+    extendContext,
+  });
+  const server = createServiceServer({
+    service: SUBGRAPH_NAME,
+    logger,
+    routes: { '/graphql': endpoint.route, '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, options.key.jwks) },
+    ready: () => databaseReady(orm),
+    onClose: async () => {
+      await endpoint.stop();
+      await relay.stop();
+      await mirror.settled();
+      await options.pubsub.close();
+      await orm.close();
+    },
+  });
+  relay.useMetrics(server.metrics.registry);
+  relay.start();
+  return { server, workspaces, todos, mirror, relay };
+}

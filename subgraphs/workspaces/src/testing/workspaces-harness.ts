@@ -1,0 +1,137 @@
+// Integration harness: the real workspaces subgraph over HTTP on a fresh PostgreSQL database, with
+// a stand-in gateway key, a recorder in place of authz's grant endpoint, and a stand-in audit.
+import 'reflect-metadata';
+import { afterAll, beforeAll, inject } from 'vitest';
+import { randomUUID } from 'node:crypto';
+import { Writable } from 'node:stream';
+import { createLocalJWKSet } from 'jose';
+import { ANONYMOUS, createInternalTokenVerifier, InternalTokenMinter, type Caller } from '@citadel/kit/auth';
+import type { AuditEventInput } from '@citadel/kit/audit-event';
+import type { ScopedGrant } from '@citadel/kit/authz-client';
+import { createOrm, migrate, type Orm } from '@citadel/kit/db';
+import { generateSigningKey } from '@citadel/kit/keys';
+import { createLogger } from '@citadel/kit/logger';
+import { MemoryPubSub } from '@citadel/kit/pubsub';
+import { createTestDatabase } from '@citadel/kit/testing/database';
+import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphql-client';
+import { createWorkspacesApp, type WorkspacesApp } from '../app';
+import type { ScopedGrantSink } from '../grant-mirror';
+import { database, SUBGRAPH_NAME } from '../schema';
+
+/** Records what would have been sent to authz's `POST /internal/grants`; `down` makes it fail. */
+export class GrantRecorder implements ScopedGrantSink {
+  down = false;
+  calls: { grant: ScopedGrant[]; revoke: ScopedGrant[] }[] = [];
+
+  async setGrants(changes: { grant?: ScopedGrant[]; revoke?: ScopedGrant[] }): Promise<void> {
+    if (this.down) throw new Error('authz is down (test)');
+    this.calls.push({ grant: changes.grant ?? [], revoke: changes.revoke ?? [] });
+  }
+
+  /** The grants held now, replaying every recorded call: `userId|role|scope`. */
+  held(): string[] {
+    const held = new Set<string>();
+    for (const call of this.calls) {
+      for (const g of call.revoke) held.delete(`${g.userId}|${g.role}|${g.scope}`);
+      for (const g of call.grant) held.add(`${g.userId}|${g.role}|${g.scope}`);
+    }
+    return [...held].sort();
+  }
+}
+
+export interface WorkspacesHarness {
+  baseUrl: string;
+  orm: Orm;
+  app: WorkspacesApp;
+  grants: GrantRecorder;
+  /** Events the outbox relay delivered (a stand-in for audit's ingestion). */
+  events: AuditEventInput[];
+  /** Delivers what is staged now and returns every event delivered so far. */
+  deliveredEvents(): Promise<AuditEventInput[]>;
+  /** Data statements the subgraph sent to PostgreSQL (the outbox relay's left out). */
+  statements: string[];
+  call<T = Record<string, unknown>>(query: string, options?: RequestOptions & { caller?: Caller }): ReturnType<typeof graphqlRequest<T>>;
+  stop(): Promise<void>;
+}
+
+export async function startWorkspaces(adminDatabaseUrl: string): Promise<WorkspacesHarness> {
+  const testDb = await createTestDatabase(adminDatabaseUrl);
+  const statements: string[] = [];
+  // MikroORM's query log goes to this logger at debug level; only its SQL lines are kept.
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (!line) continue;
+        const entry = JSON.parse(line) as { orm?: boolean; msg?: string; level?: number };
+        // Unexpected errors stay visible: the test logger is otherwise silent.
+        if ((entry.level ?? 0) >= 50 && entry.msg === 'unexpected error') process.stderr.write(`${line}\n`);
+        if (entry.orm && entry.msg && /"workspaces"\./.test(entry.msg) && !/"outbox"/.test(entry.msg)) statements.push(entry.msg);
+      }
+      done();
+    },
+  });
+  const logger = createLogger(SUBGRAPH_NAME, 'debug', sink);
+  const orm = await createOrm({ url: testDb.url, logger, ...database });
+  await migrate(orm, SUBGRAPH_NAME);
+  orm.config.set('debug', ['query']);
+  const [gatewayKey, workspacesKey] = await Promise.all([generateSigningKey(), generateSigningKey()]);
+  const events: AuditEventInput[] = [];
+  const grants = new GrantRecorder();
+  const minter = new InternalTokenMinter(gatewayKey);
+  const app = await createWorkspacesApp({
+    orm,
+    logger,
+    pubsub: new MemoryPubSub(),
+    introspection: true,
+    verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: createLocalJWKSet(gatewayKey.jwks) }),
+    key: workspacesKey,
+    grants,
+    deliverEvents: async (batch) => {
+      events.push(...batch);
+    },
+    outboxPollMs: 20,
+    grantRetryMs: 5,
+  });
+  const port = await app.server.listen(0, '127.0.0.1');
+  const baseUrl = `http://127.0.0.1:${port}`;
+  return {
+    baseUrl,
+    orm,
+    app,
+    grants,
+    events,
+    statements,
+    deliveredEvents: async () => {
+      await app.relay.drain();
+      return events;
+    },
+    call: async (query, options = {}) => {
+      const token = await minter.mint(options.caller ?? ANONYMOUS, SUBGRAPH_NAME);
+      return graphqlRequest(`${baseUrl}/graphql`, query, { ...options, token });
+    },
+    stop: async () => {
+      await app.server.close();
+      await testDb.drop();
+    },
+  };
+}
+
+/** A signed-in user as the gateway describes one: every account holds role `user`. */
+export function userCaller(userId: string = randomUUID()): Caller {
+  return { userId, sessionId: randomUUID(), permissions: ['workspaces.workspace.create'], policies: [] };
+}
+
+/** One workspaces subgraph per test file, on a fresh database. */
+export function useWorkspaces() {
+  let started: WorkspacesHarness | undefined;
+  beforeAll(async () => {
+    started = await startWorkspaces(inject('adminDatabaseUrl'));
+  });
+  afterAll(async () => started?.stop());
+  return new Proxy({} as WorkspacesHarness, {
+    get: (_target, property) => {
+      if (!started) throw new Error('workspaces is not started yet: use it inside a test or hook');
+      return started[property as keyof WorkspacesHarness];
+    },
+  });
+}

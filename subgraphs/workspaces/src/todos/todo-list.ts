@@ -1,0 +1,88 @@
+// Todo lists as keyset pages in (created_at, id) order: a workspace's todos, or a user's assigned
+// todos across the workspaces they are still in. Two statements per page (rows and count).
+import { badUserInput } from '@citadel/kit/errors';
+import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from '@citadel/kit/connection';
+import type { EntityManager } from '@mikro-orm/postgresql';
+import { UUID } from '../workspaces/access';
+import { TODO_STATUSES, TodoEntity, type Todo, type TodoStatus } from './todo.entity';
+
+export interface TodoFilter {
+  status?: TodoStatus | null;
+  assigneeId?: string | null;
+  /** Case-insensitive substring of the title or description. */
+  search?: string | null;
+}
+
+export type TodoListScope = { workspaceId: string } | { assignedTo: string };
+
+type Position = [createdAt: string, id: string];
+
+const MAX_SEARCH_LENGTH = 200;
+const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+// Microseconds, as Postgres holds them: a JS Date would cut to milliseconds and repeat or skip rows.
+const POSITION_SQL = `to_char(t."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+export async function listTodos(em: EntityManager, scope: TodoListScope, filter: TodoFilter, first: number, after: string | null | undefined): Promise<Page<Todo>> {
+  const size = pageSize(first);
+  const where = whereClause(scope, filter);
+  const position = after != null ? decodeCursor(after, parsePosition) : null;
+  const conditions = position ? [...where.conditions, `(t."created_at", t."id") > (?::timestamptz, ?::uuid)`] : where.conditions;
+  const rows = await em.execute<(Record<string, unknown> & { position: string; id: string })[]>(
+    `select t.*, ${POSITION_SQL} as "position" from "workspaces"."todos" t
+      where ${conditions.join(' and ')} order by t."created_at", t."id" limit ?`,
+    [...where.params, ...(position ?? []), size + 1],
+  );
+  const [{ count }] = await em.execute<[{ count: number }]>(
+    `select count(*)::int as "count" from "workspaces"."todos" t where ${where.conditions.join(' and ')}`,
+    where.params,
+  );
+  return toPage(rows, size, count, (row) => encodeCursor([row.position, row.id]), (row) => {
+    const { position: _position, ...columns } = row;
+    return em.map(TodoEntity, columns);
+  });
+}
+
+function whereClause(scope: TodoListScope, filter: TodoFilter): { conditions: string[]; params: unknown[] } {
+  const conditions: string[] = [];
+  const params: unknown[] = [];
+  if ('workspaceId' in scope) {
+    conditions.push(`t."workspace_id" = ?`);
+    params.push(scope.workspaceId);
+  } else {
+    // Only workspaces the user is still a member of, and that still exist.
+    conditions.push(
+      `t."assignee_id" = ?`,
+      `exists (select 1 from "workspaces"."members" m join "workspaces"."workspaces" w on w."id" = m."workspace_id"
+                where m."workspace_id" = t."workspace_id" and m."user_id" = t."assignee_id" and w."deleted_at" is null)`,
+    );
+    params.push(scope.assignedTo);
+  }
+  if (filter.status != null) {
+    if (!TODO_STATUSES.includes(filter.status)) throw badUserInput('`status` is not a todo status', { field: 'status' });
+    conditions.push(`t."status" = ?`);
+    params.push(filter.status);
+  }
+  if (filter.assigneeId != null) {
+    if (!UUID.test(filter.assigneeId)) throw badUserInput('`assigneeId` is not a valid user id', { field: 'assigneeId' });
+    conditions.push(`t."assignee_id" = ?`);
+    params.push(filter.assigneeId);
+  }
+  const search = filter.search?.trim().normalize('NFC') ?? '';
+  if (search.length > MAX_SEARCH_LENGTH) throw badUserInput(`\`search\` must be at most ${MAX_SEARCH_LENGTH} characters`, { field: 'search' });
+  if (search) {
+    const pattern = `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    conditions.push(`(t."title" ilike ? or t."description" ilike ?)`);
+    params.push(pattern, pattern);
+  }
+  return { conditions, params };
+}
+
+function parsePosition(value: unknown): Position | null {
+  if (!Array.isArray(value) || value.length !== 2) return null;
+  const [createdAt, id] = value as unknown[];
+  if (typeof createdAt !== 'string' || typeof id !== 'string' || !TIMESTAMP.test(createdAt) || !UUID.test(id)) return null;
+  const millis = `${createdAt.slice(0, 23)}Z`;
+  const date = new Date(millis);
+  if (Number.isNaN(date.getTime()) || date.toISOString() !== millis) return null;
+  return [createdAt, id];
+}

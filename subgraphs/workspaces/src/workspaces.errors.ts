@@ -1,0 +1,24 @@
+// Error codes the workspaces subgraph promises to clients (documented in docs/workspaces.md).
+import { AppError, COMMON_ERRORS } from '@citadel/kit/errors';
+
+export const WORKSPACES_ERRORS = {
+  LAST_OWNER: 'LAST_OWNER',
+  ALREADY_MEMBER: 'ALREADY_MEMBER',
+  IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
+  FORBIDDEN: COMMON_ERRORS.FORBIDDEN,
+  NOT_FOUND: COMMON_ERRORS.NOT_FOUND,
+  VERSION_CONFLICT: COMMON_ERRORS.VERSION_CONFLICT,
+  BAD_USER_INPUT: COMMON_ERRORS.BAD_USER_INPUT,
+} as const;
+
+export const lastOwner = () =>
+  new AppError(WORKSPACES_ERRORS.LAST_OWNER, 'A workspace needs an owner: make someone else owner first, or delete the workspace');
+export const alreadyMember = () => new AppError(WORKSPACES_ERRORS.ALREADY_MEMBER, 'This user is a member already; change their role instead');
+export const idempotencyKeyReused = () =>
+  new AppError(WORKSPACES_ERRORS.IDEMPOTENCY_KEY_REUSED, 'This idempotency key was used for a different todo; use a new key for a new request');
+export const forbidden = (message: string) => new AppError(WORKSPACES_ERRORS.FORBIDDEN, message);
+/** The same answer whether the workspace does not exist or the caller is not in it. */
+export const workspaceNotFound = () => new AppError(WORKSPACES_ERRORS.NOT_FOUND, 'No such workspace');
+export const todoNotFound = () => new AppError(WORKSPACES_ERRORS.NOT_FOUND, 'No such todo');
+export const versionConflict = (currentVersion: number) =>
+  new AppError(WORKSPACES_ERRORS.VERSION_CONFLICT, 'The todo changed since you read it; reload it and apply your change again', { currentVersion });
