@@ -6,7 +6,7 @@ import { EntitySchema, type EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Caller, ClientInfo } from './auth';
-import { redact, type AuditEventInput, type Outcome } from './audit-event';
+import { ACTION_PATTERN, redact, type AuditEventInput, type Outcome } from './audit-event';
 import type { Orm } from './db';
 import type { PubSub } from './pubsub';
 import { currentRequest } from './request-context';
@@ -85,6 +85,10 @@ export class Outbox {
   constructor(private readonly service: string) {}
 
   event(details: EventDetails, context: EventContext = currentRequest() ?? NO_REQUEST): AuditEventInput {
+    // Audit refuses other shapes; failing here names the code at fault instead of parking the event.
+    if (!ACTION_PATTERN.test(details.action) || !details.action.startsWith(`${this.service}.`)) {
+      throw new Error(`Audit action "${details.action}" is not ${this.service}.<resource>.<verb> (lower case, digits, hyphens)`);
+    }
     const inRequest = context !== NO_REQUEST;
     const { caller } = context;
     return {

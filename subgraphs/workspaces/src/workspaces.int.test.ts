@@ -177,7 +177,7 @@ describe('events', () => {
       'workspaces.member.added',
       'workspaces.member.added',
       'workspaces.workspace.renamed',
-      'workspaces.member.role_changed',
+      'workspaces.member.role-changed',
       'workspaces.member.removed',
       'workspaces.member.left',
       'workspaces.workspace.deleted',

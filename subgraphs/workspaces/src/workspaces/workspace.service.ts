@@ -96,7 +96,7 @@ export class WorkspaceService {
       if ((role === 'OWNER' || before === 'OWNER') && actor.role !== 'OWNER') throw forbidden("Only an owner can change an owner's role or make an owner");
       if (before === 'OWNER') await assertAnotherOwner(tx, input.workspaceId);
       member.role = role;
-      this.outbox.add(tx, { action: 'workspaces.member.role_changed', target: target(input.workspaceId), changes: { before: { userId, role: before }, after: { userId, role } } });
+      this.outbox.add(tx, { action: 'workspaces.member.role-changed', target: target(input.workspaceId), changes: { before: { userId, role: before }, after: { userId, role } } });
       return { member, before };
     });
     if (before !== role) this.mirror.push({ revoke: [grantOf(input.workspaceId, userId, before)], grant: [grantOf(input.workspaceId, userId, role)] });
