@@ -53,7 +53,8 @@ describe('workspaces through the gateway', () => {
           `{ me { workspaces { name myRole members { user { name } role } } permissions(scope: "workspace:${id}") } }`,
           { token: ada.token },
         ),
-      (res) => (res.body.data?.me.permissions.length ?? 0) > 0,
+      (res) => res.body.data?.me.permissions.includes('workspaces.todo.write') ?? false,
+      10_000,
     );
     expect(mine.body.data!.me.workspaces).toEqual([{ name: 'Launch', myRole: 'OWNER', members: [{ user: { name: 'ada' }, role: 'OWNER' }] }]);
     expect(mine.body.data!.me.permissions).toContain('workspaces.todo.write');

@@ -32,6 +32,11 @@ export interface WorkspacesAppOptions {
   outboxMaxAttempts?: number;
   /** First retry delay of a failed grant mirror call (default 250 ms). */
   grantRetryMs?: number;
+  /**
+   * Whether the permission catalogue is registered with authz: until it is, the scoped roles
+   * memberships are mirrored to do not exist there, so the service does not call itself ready.
+   */
+  catalogueRegistered?: () => boolean;
 }
 
 export interface WorkspacesApp {
@@ -62,7 +67,7 @@ export async function createWorkspacesApp(options: WorkspacesAppOptions): Promis
     service: SUBGRAPH_NAME,
     logger,
     routes: { '/graphql': endpoint.route, '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, options.key.jwks) },
-    ready: () => databaseReady(orm),
+    ready: async () => (options.catalogueRegistered?.() ?? true) && (await databaseReady(orm)),
     onClose: async () => {
       await endpoint.stop();
       await relay.stop();

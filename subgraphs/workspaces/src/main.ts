@@ -19,6 +19,7 @@ async function main(): Promise<void> {
   const orm = await createOrm({ url: env.DATABASE_URL, logger, ...database });
   const serviceTokens = new ServiceTokenMinter(SUBGRAPH_NAME, key);
   const authz = new AuthzClient({ url: env.AUTHZ_URL, minter: serviceTokens, logger });
+  let registered = false;
   const { server } = await createWorkspacesApp({
     orm,
     logger,
@@ -28,9 +29,11 @@ async function main(): Promise<void> {
     key,
     grants: authz,
     deliverEvents: auditDelivery({ url: env.AUDIT_URL, minter: serviceTokens }),
+    catalogueRegistered: () => registered,
   });
   // authz may start after workspaces: registration retries in the background until it is accepted.
   const registration = authz.registerCatalogue(WORKSPACES_PERMISSIONS);
+  void registration.registered.then(() => (registered = true));
   onShutdownSignal(logger, async () => {
     registration.stop();
     await server.close();
