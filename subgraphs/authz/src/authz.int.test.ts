@@ -429,6 +429,11 @@ describe('scoped grants by the module that declared the role', () => {
     await client.setGrants({ grant: [{ userId: user, role: 'team-reader', scope: 'team:1' }] });
     expect(await permissionsOf(user, 'team:1')).toEqual(['identity.team.read']);
     expect(await permissionsOf(user)).toEqual([]);
+    // Delivered by the outbox relay a moment after the commit.
+    const until = Date.now() + 3_000;
+    while (!authz.events.some((e) => e.action === 'authz.grant.created' && e.target?.id === user) && Date.now() < until) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const granted = authz.events.find((e) => e.action === 'authz.grant.created' && e.target?.id === user);
     expect(granted?.actor).toEqual({ type: 'service', id: 'identity', sessionId: null });
     await client.setGrants({ revoke: [{ userId: user, role: 'team-reader', scope: 'team:1' }] });
