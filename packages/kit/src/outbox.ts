@@ -247,7 +247,19 @@ export class OutboxRelay {
     await this.running;
   }
 
-  /** Delivers until nothing is due; returns how many events went out. Tests call it directly. */
+  /**
+   * Waits until everything due is delivered, including a pass already running (a pass started by
+   * a commit holds its rows, which a concurrent drain would skip). For tests and shutdown.
+   */
+  async settle(): Promise<void> {
+    for (let round = 0; round < 20; round++) {
+      await this.running;
+      const sent = await this.drain();
+      if (sent === 0 && !this.running) return;
+    }
+  }
+
+  /** Delivers until nothing is due; returns how many events went out. */
   async drain(): Promise<number> {
     let total = 0;
     try {

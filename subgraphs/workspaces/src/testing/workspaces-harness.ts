@@ -102,7 +102,7 @@ export async function startWorkspaces(adminDatabaseUrl: string): Promise<Workspa
     events,
     statements,
     deliveredEvents: async () => {
-      await app.relay.drain();
+      await app.relay.settle();
       return events;
     },
     call: async (query, options = {}) => {
