@@ -169,3 +169,14 @@ export function createServiceTokenVerifier(options: ServiceTokenVerifierOptions)
     }
   };
 }
+
+/** `identity=http://…/jwks.json` pairs (SERVICE_JWKS_URLS) into a map; a malformed pair is a start-up error. */
+export function serviceKeySets(pairs: readonly string[]): Record<string, string> {
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`SERVICE_JWKS_URLS: "${pair}" is not name=url`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}

@@ -105,3 +105,28 @@ export function toPage<R, T>(rows: R[], first: number, totalCount: number, curso
 export function mapPage<T, U>(page: Page<T>, map: (node: T) => U): Page<U> {
   return { ...page, edges: page.edges.map((edge) => ({ cursor: edge.cursor, node: map(edge.node) })) };
 }
+
+/**
+ * A keyset position in (created_at, id) order: created_at as text to the microsecond, as Postgres
+ * holds it (a JS Date would cut it to milliseconds, and a page boundary inside one millisecond
+ * would repeat or skip rows).
+ */
+export type TimeIdPosition = [createdAt: string, id: string];
+
+/** SQL for a row's position text; `column` is the (qualified) created_at column. */
+export const timeIdPositionSql = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+
+const POSITION_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
+const POSITION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** A decoded cursor's (created_at, id), or null when it is not one (for decodeCursor). */
+export function parseTimeIdPosition(value: unknown): TimeIdPosition | null {
+  if (!Array.isArray(value) || value.length !== 2) return null;
+  const [createdAt, id] = value as unknown[];
+  if (typeof createdAt !== 'string' || typeof id !== 'string' || !POSITION_TIME.test(createdAt) || !POSITION_ID.test(id)) return null;
+  // The shape alone lets through 2026-02-30: round-tripping the millisecond part refuses it.
+  const millis = `${createdAt.slice(0, 23)}Z`;
+  const date = new Date(millis);
+  if (Number.isNaN(date.getTime()) || date.toISOString() !== millis) return null;
+  return [createdAt, id];
+}

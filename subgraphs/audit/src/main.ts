@@ -1,6 +1,6 @@
 // Audit subgraph start-up, in order: env, logger, key, database, app, permissions, listen.
 import 'reflect-metadata';
-import { createInternalTokenVerifier, createServiceTokenVerifier, ServiceTokenMinter } from '@citadel/kit/auth';
+import { createInternalTokenVerifier, createServiceTokenVerifier, serviceKeySets, ServiceTokenMinter } from '@citadel/kit/auth';
 import { AuthzClient } from '@citadel/kit/authz-client';
 import { createOrm } from '@citadel/kit/db';
 import { loadSigningKey } from '@citadel/kit/keys';
@@ -46,16 +46,6 @@ async function main(): Promise<void> {
   await listenOrExit(server, { host: env.AUDIT_HOST, port: env.AUDIT_PORT, setting: 'AUDIT_PORT' }, logger, () => orm.close());
 }
 
-/** `identity=http://…/jwks.json` pairs into a map; a malformed pair is a start-up error. */
-function serviceKeySets(pairs: readonly string[]): Record<string, string> {
-  return Object.fromEntries(
-    pairs.map((pair) => {
-      const at = pair.indexOf('=');
-      if (at <= 0) throw new Error(`SERVICE_JWKS_URLS: "${pair}" is not name=url`);
-      return [pair.slice(0, at), pair.slice(at + 1)];
-    }),
-  );
-}
 
 /** AUDIT_PREVIOUS_JWKS: `{"keys":[…]}` of retired audit keys; a malformed value is a start-up error. */
 function previousKeys(json: string | undefined): JWK[] {

@@ -1,6 +1,6 @@
 // Authz subgraph start-up, in order: env, logger, database, app, listen.
 import 'reflect-metadata';
-import { createInternalTokenVerifier, createServiceTokenVerifier, ServiceTokenMinter } from '@citadel/kit/auth';
+import { createInternalTokenVerifier, createServiceTokenVerifier, serviceKeySets, ServiceTokenMinter } from '@citadel/kit/auth';
 import { auditDelivery } from '@citadel/kit/audit-client';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createOrm } from '@citadel/kit/db';
@@ -30,16 +30,6 @@ async function main(): Promise<void> {
   await listenOrExit(server, { host: env.AUTHZ_HOST, port: env.AUTHZ_PORT, setting: 'AUTHZ_PORT' }, logger, () => orm.close());
 }
 
-/** `identity=http://…/jwks.json` pairs into a map; a malformed pair is a start-up error. */
-function serviceKeySets(pairs: readonly string[]): Record<string, string> {
-  return Object.fromEntries(
-    pairs.map((pair) => {
-      const at = pair.indexOf('=');
-      if (at <= 0) throw new Error(`SERVICE_JWKS_URLS: "${pair}" is not name=url`);
-      return [pair.slice(0, at), pair.slice(at + 1)];
-    }),
-  );
-}
 
 main().catch((error: unknown) => {
   process.stderr.write(`authz failed to start: ${error instanceof Error ? error.stack : String(error)}\n`);

@@ -5,7 +5,7 @@ import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import type { Outbox } from '@citadel/kit/outbox';
 import type { SessionService } from '../auth/session.service';
 import { cannotDisableSelf } from '../identity.errors';
-import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from '@citadel/kit/connection';
+import { decodeCursor, encodeCursor, pageSize, parseTimeIdPosition, timeIdPositionSql, toPage, type Page } from '@citadel/kit/connection';
 import { User } from './user.entity';
 import { UUID } from './user.loaders';
 
@@ -21,14 +21,9 @@ export interface ListUsersQuery {
   after: string | null | undefined;
 }
 
-/** A position in (created_at, id) order; created_at to the microsecond, as Postgres holds it. */
-type Position = [createdAt: string, id: string];
 
 const MAX_SEARCH_LENGTH = 320;
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-// The cursor's time as text with microseconds: a JS Date would cut it to milliseconds, and a page
-// boundary inside one millisecond would then repeat or skip rows.
-const POSITION_SQL = `to_char("created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const POSITION_SQL = timeIdPositionSql('"created_at"');
 
 export class UserAdminService {
   constructor(
@@ -40,7 +35,7 @@ export class UserAdminService {
   async list(em: EntityManager, query: ListUsersQuery): Promise<Page<User>> {
     const first = pageSize(query.first);
     const where = whereClause(query.filter);
-    const after = query.after != null ? decodeCursor(query.after, parsePosition) : null;
+    const after = query.after != null ? decodeCursor(query.after, parseTimeIdPosition) : null;
     const conditions = after ? [...where.conditions, `("created_at", "id") > (?::timestamptz, ?::uuid)`] : where.conditions;
     const connection = em.getConnection();
     const rows = await connection.execute<{ id: string; position: string }[]>(
@@ -106,16 +101,6 @@ function validId(id: string): string {
   return id;
 }
 
-function parsePosition(value: unknown): Position | null {
-  if (!Array.isArray(value) || value.length !== 2) return null;
-  const [createdAt, id] = value as unknown[];
-  if (typeof createdAt !== 'string' || typeof id !== 'string' || !TIMESTAMP.test(createdAt) || !UUID.test(id)) return null;
-  // The shape alone lets through 2026-02-30: round-tripping the millisecond part refuses it.
-  const millis = `${createdAt.slice(0, 23)}Z`;
-  const date = new Date(millis);
-  if (Number.isNaN(date.getTime()) || date.toISOString() !== millis) return null;
-  return [createdAt, id];
-}
 
 function whereClause(filter: UserFilter): { conditions: string[]; params: unknown[] } {
   const conditions: string[] = [];

@@ -1,7 +1,7 @@
 // Todo lists as keyset pages in (created_at, id) order: a workspace's todos, or a user's assigned
 // todos across the workspaces they are still in. Two statements per page (rows and count).
 import { badUserInput } from '@citadel/kit/errors';
-import { decodeCursor, encodeCursor, pageSize, toPage, type Page } from '@citadel/kit/connection';
+import { decodeCursor, encodeCursor, pageSize, parseTimeIdPosition, timeIdPositionSql, toPage, type Page } from '@citadel/kit/connection';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UUID } from '../workspaces/access';
 import { TODO_STATUSES, TodoEntity, type Todo, type TodoStatus } from './todo.entity';
@@ -15,17 +15,14 @@ export interface TodoFilter {
 
 export type TodoListScope = { workspaceId: string } | { assignedTo: string };
 
-type Position = [createdAt: string, id: string];
 
 const MAX_SEARCH_LENGTH = 200;
-const TIMESTAMP = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$/;
-// Microseconds, as Postgres holds them: a JS Date would cut to milliseconds and repeat or skip rows.
-const POSITION_SQL = `to_char(t."created_at" at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"')`;
+const POSITION_SQL = timeIdPositionSql('t."created_at"');
 
 export async function listTodos(em: EntityManager, scope: TodoListScope, filter: TodoFilter, first: number, after: string | null | undefined): Promise<Page<Todo>> {
   const size = pageSize(first);
   const where = whereClause(scope, filter);
-  const position = after != null ? decodeCursor(after, parsePosition) : null;
+  const position = after != null ? decodeCursor(after, parseTimeIdPosition) : null;
   const conditions = position ? [...where.conditions, `(t."created_at", t."id") > (?::timestamptz, ?::uuid)`] : where.conditions;
   const rows = await em.execute<(Record<string, unknown> & { position: string; id: string })[]>(
     `select t.*, ${POSITION_SQL} as "position" from "workspaces"."todos" t
@@ -77,12 +74,3 @@ function whereClause(scope: TodoListScope, filter: TodoFilter): { conditions: st
   return { conditions, params };
 }
 
-function parsePosition(value: unknown): Position | null {
-  if (!Array.isArray(value) || value.length !== 2) return null;
-  const [createdAt, id] = value as unknown[];
-  if (typeof createdAt !== 'string' || typeof id !== 'string' || !TIMESTAMP.test(createdAt) || !UUID.test(id)) return null;
-  const millis = `${createdAt.slice(0, 23)}Z`;
-  const date = new Date(millis);
-  if (Number.isNaN(date.getTime()) || date.toISOString() !== millis) return null;
-  return [createdAt, id];
-}
