@@ -33,6 +33,20 @@ export interface LaunchOptions {
 }
 
 export async function launch(options: LaunchOptions = {}): Promise<Platform> {
+  // Another process on this machine may take a probed port before a service listens on it; the
+  // launcher then names the port and stops everything, and a fresh set of ports is the answer.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launchOnce(options);
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof PortTaken)) throw error;
+    }
+  }
+}
+
+class PortTaken extends Error {}
+
+async function launchOnce(options: LaunchOptions): Promise<Platform> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'citadel-e2e-'));
   chmodSync(dataDir, 0o755); // embedded PostgreSQL runs as the postgres user when we are root
   const [gatewayPort, identityPort, authzPort, auditPort, workspacesPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
@@ -73,7 +87,10 @@ export async function launch(options: LaunchOptions = {}): Promise<Platform> {
     };
     void exited.then(() => done(false));
   });
-  if (!ready && !options.expectFailure) throw new Error(`Platform did not start:\n${output}`);
+  if (!ready && !options.expectFailure) {
+    const message = `Platform did not start:\n${output}`;
+    throw /is already in use/.test(output) ? new PortTaken(message) : new Error(message);
+  }
   const gw = Number(env.GATEWAY_PORT);
   const id = Number(env.IDENTITY_PORT);
   return {
