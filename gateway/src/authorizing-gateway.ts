@@ -13,6 +13,7 @@ import type {
 import { buildASTSchema, GraphQLError, parse, print, type DocumentNode, type GraphQLSchema } from 'graphql';
 import { Counter, type Registry } from 'prom-client';
 import { filterOperation, restoreRemovedFields, type FilterResult } from './authorization';
+import type { Caller } from '@citadel/kit/auth';
 import type { GatewayContext } from './context';
 import type { Denial } from './denial-audit';
 
@@ -27,7 +28,7 @@ export interface AuthorizingGatewayOptions {
   cacheSize?: number;
 }
 
-interface Decision extends FilterResult {
+export interface Decision extends FilterResult {
   /** The filtered document's hash: the plan cache key, so no plan is shared across different filterings. */
   queryHash: string;
 }
@@ -78,80 +79,88 @@ export class AuthorizingGateway implements GatewayInterface {
 
   private authorizing(executor: GatewayExecutor): GatewayExecutor {
     return async (requestContext) => {
-      const schema = this.schema;
       // Fail closed: nothing runs unfiltered. Apollo resolved the operation before calling us; a
       // name that selects none (e.g. "") must not reach the planner, which would run the only one.
-      if (!schema) return { errors: [failure('SERVICE_UNAVAILABLE', 'The gateway has no schema to authorize against yet')] };
+      if (!this.schema) return { errors: [failure('SERVICE_UNAVAILABLE', 'The gateway has no schema to authorize against yet')] };
       if (!requestContext.document || !requestContext.operation) {
         return { errors: [failure('OPERATION_RESOLUTION_FAILURE', 'The request names no operation of its document')] };
       }
-      const decision = this.decide(schema, requestContext);
-      if (decision.unauthorizedPaths.length === 0) return executor(requestContext);
-      for (const coordinate of decision.deniedCoordinates) this.denials?.inc({ coordinate });
       const context = requestContext.context as unknown as GatewayContext;
       const operationName = operationNameOf(requestContext);
-      context.logger?.info({ denied: decision.deniedCoordinates, operationName }, 'fields removed by authorization');
-      this.options.onDenied?.({
-        caller: context.caller,
-        client: context.client,
-        requestId: context.requestId,
-        operationName,
-        coordinates: decision.deniedCoordinates,
-        mode: this.options.mode,
-      });
+      const document = requestContext.document as DocumentNode;
+      const decision = this.decide(document, operationName, context.caller, requestContext.queryHash)!;
+      if (decision.unauthorizedPaths.length === 0) return executor(requestContext);
+      this.reportDenied(decision, context, operationName);
       if (this.options.mode === 'reject' || decision.unauthorizedPaths.includes('')) {
-        return { errors: decision.unauthorizedPaths.map(rejection) };
+        return { errors: this.rejection(decision) };
       }
-      if (!decision.document) return this.restore(schema, requestContext, decision, { data: {} });
+      const variables = requestContext.request.variables;
+      if (!decision.document) return this.restore(document, operationName, decision.removed, { data: {} }, variables);
       const filtered = { ...requestContext, document: decision.document, queryHash: decision.queryHash } as GatewayGraphQLRequestContext;
-      return this.restore(schema, requestContext, decision, await executor(filtered));
+      return this.restore(document, operationName, decision.removed, await executor(filtered), variables);
     };
   }
 
-  private restore(
-    schema: GraphQLSchema,
-    requestContext: GatewayGraphQLRequestContext,
-    decision: Decision,
-    result: GatewayExecutionResult,
-  ): GatewayExecutionResult {
-    const restored = restoreRemovedFields({
-      schema,
-      document: requestContext.document!,
-      operationName: operationNameOf(requestContext),
-      removed: decision.removed,
-      data: result.data,
-      variables: requestContext.request.variables,
+  get mode(): AuthorizationMode {
+    return this.options.mode;
+  }
+
+  /** The errors refusing an operation as a whole (reject mode, or nothing left to run). */
+  rejection(decision: Decision): GraphQLError[] {
+    return decision.unauthorizedPaths.map(rejection);
+  }
+
+  /** Counts, logs and audits an operation with a denial. */
+  reportDenied(decision: Decision, context: GatewayContext, operationName: string | null): void {
+    for (const coordinate of decision.deniedCoordinates) this.denials?.inc({ coordinate });
+    context.logger?.info({ denied: decision.deniedCoordinates, operationName }, 'fields removed by authorization');
+    this.options.onDenied?.({
+      caller: context.caller,
+      client: context.client,
+      requestId: context.requestId,
+      operationName,
+      coordinates: decision.deniedCoordinates,
+      mode: this.options.mode,
     });
+  }
+
+  /** Puts the removed fields back into a result as null, each with its error. */
+  restore(
+    document: DocumentNode,
+    operationName: string | null,
+    removed: FilterResult['removed'],
+    result: GatewayExecutionResult,
+    variables: Record<string, unknown> | undefined,
+  ): GatewayExecutionResult {
+    const restored = restoreRemovedFields({ schema: this.schema!, document, operationName, removed, data: result.data, variables });
     const errors = [...restored.errors, ...(result.errors ?? [])];
     // A response with no error carries no `errors` entry at all (GraphQL spec, "Response Format").
     return { ...result, data: restored.data, errors: errors.length > 0 ? errors : undefined };
   }
 
   /**
-   * Decisions are cached per parsed document (Apollo hands back the same DocumentNode for the same
-   * query while it stays in its document cache), since `removed` refers to that document's nodes.
+   * What the caller may run of the document: undefined until a schema is loaded. Decisions are
+   * cached per parsed document (Apollo hands back the same DocumentNode for the same query while
+   * it stays in its document cache), since `removed` refers to that document's nodes.
    */
-  private decide(schema: GraphQLSchema, requestContext: GatewayGraphQLRequestContext): Decision {
-    const caller = (requestContext.context as unknown as GatewayContext).caller;
-    const operationName = operationNameOf(requestContext);
+  decide(document: DocumentNode, operationName: string | null, caller: Caller, queryHash: string): Decision | undefined {
+    const schema = this.schema;
+    if (!schema) return undefined;
     const key = `${operationName ?? ''}\n${caller.userId ? 1 : 0}\n${caller.permissions.join(' ')}\n${caller.policies.join(' ')}`;
-    let byCaller = this.decisions.get(requestContext.document);
+    let byCaller = this.decisions.get(document);
     const cached = byCaller?.get(key);
     if (cached) return cached;
     const result = filterOperation({
       schema,
-      document: requestContext.document as DocumentNode,
+      document,
       operationName,
       caller: { authenticated: caller.userId !== null, scopes: caller.permissions, policies: caller.policies },
     });
     const decision: Decision = {
       ...result,
-      queryHash:
-        result.document && result.document !== requestContext.document
-          ? createHash('sha256').update(print(result.document)).digest('hex')
-          : requestContext.queryHash,
+      queryHash: result.document && result.document !== document ? createHash('sha256').update(print(result.document)).digest('hex') : queryHash,
     };
-    if (!byCaller) this.decisions.set(requestContext.document, (byCaller = new Map()));
+    if (!byCaller) this.decisions.set(document, (byCaller = new Map()));
     if (byCaller.size >= this.cacheSize) byCaller.delete(byCaller.keys().next().value!);
     byCaller.set(key, decision);
     return decision;

@@ -22,7 +22,9 @@ import { UserPermissions } from './user-permissions';
 import { DenialAudit } from './denial-audit';
 import { AuthorizingGateway } from './authorizing-gateway';
 import { supergraphFromFile } from './supergraph';
-import { attachGraphqlWs } from './websocket';
+import { SubscriptionRelay } from './subscriptions/relay';
+import { UpstreamConnections } from './subscriptions/upstream';
+import { attachGraphqlWs, endedReason } from './websocket';
 
 async function main(): Promise<void> {
   const logger = createLogger('gateway', env.LOG_LEVEL);
@@ -76,15 +78,27 @@ async function main(): Promise<void> {
       ? undefined
       : new AuthorizingGateway(planner, { mode: env.AUTHORIZATION_MODE, onDenied: (denial) => denialAudit.record(denial) });
   const gateway = authorizing ?? planner;
+  const validationRules = [operationLimitsRule({ maxDepth: env.MAX_DEPTH, maxAliases: env.MAX_ALIASES, maxRootFields: env.MAX_ROOT_FIELDS })];
+  const upstream = new UpstreamConnections(minter, logger);
+  const relay = new SubscriptionRelay({
+    gateway: planner,
+    authorizing,
+    upstream,
+    withPermissions: (caller) => withPermissions(caller),
+    endedReason: (caller) => endedReason(caller, (sid) => revoked.isRevoked(sid)),
+    validationRules,
+    logger,
+    queueLimit: env.SUBSCRIPTION_QUEUE_LIMIT,
+  });
+  revoked.onRevoked((sessionIds) => relay.sessionsRevoked(sessionIds));
+  userPermissions.onChange((userIds) => relay.permissionsChanged(userIds));
   const apollo = new ApolloServer<GatewayContext>({
     gateway,
     introspection: env.introspection,
     csrfPrevention: true,
     includeStacktraceInErrorResponses: false,
     formatError,
-    validationRules: [
-      operationLimitsRule({ maxDepth: env.MAX_DEPTH, maxAliases: env.MAX_ALIASES, maxRootFields: env.MAX_ROOT_FIELDS }),
-    ],
+    validationRules,
     plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin()],
     logger,
   });
@@ -123,6 +137,7 @@ async function main(): Promise<void> {
     beforeDrain: () => websocket.close(),
     onClose: async () => {
       await apollo.stop();
+      await upstream.close();
       await revoked.stop();
       await userPermissions.stop();
       await denialAudit.stop();
@@ -131,6 +146,7 @@ async function main(): Promise<void> {
   });
   authorizing?.useMetrics(server.metrics.registry);
   denialAudit.useMetrics(server.metrics.registry);
+  relay.useMetrics(server.metrics.registry);
   const websocket = attachGraphqlWs({
     http: server.http,
     path: '/graphql',
@@ -141,6 +157,7 @@ async function main(): Promise<void> {
     isRevoked: (sid) => revoked.isRevoked(sid),
     logger,
     maxPayloadBytes: env.MAX_BODY_BYTES,
+    relay,
   });
   onShutdownSignal(logger, server.close);
   await listenOrExit(server, { host: env.GATEWAY_HOST, port: env.GATEWAY_PORT, setting: 'GATEWAY_PORT' }, logger, () =>

@@ -31,6 +31,7 @@ export class RevokedSessions {
   private timer: NodeJS.Timeout | undefined;
   private unsubscribe: Unsubscribe | undefined;
   private syncedOnce = false;
+  private readonly listeners = new Set<(sessionIds: string[]) => void>();
 
   constructor(private readonly options: RevokedSessionsOptions) {
     this.cursor = Date.now() - options.retainMs;
@@ -38,6 +39,12 @@ export class RevokedSessions {
 
   isRevoked(sessionId: string): boolean {
     return this.revoked.has(sessionId);
+  }
+
+  /** Told of sessions newly known to be revoked (open subscriptions end at once). */
+  onRevoked(listener: (sessionIds: string[]) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
   }
 
   /** True once a catch-up read succeeded: before that, revoked tokens could slip through. */
@@ -66,7 +73,16 @@ export class RevokedSessions {
 
   private add(ids: string[]): void {
     const forgetAt = Date.now() + this.options.retainMs;
+    const fresh = ids.filter((id) => !this.revoked.has(id));
     for (const id of ids) this.revoked.set(id, forgetAt);
+    if (fresh.length === 0) return;
+    for (const listener of this.listeners) {
+      try {
+        listener(fresh);
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'a revocation listener failed');
+      }
+    }
   }
 
   private async sync(): Promise<void> {

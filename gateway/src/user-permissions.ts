@@ -43,6 +43,7 @@ export class UserPermissions {
   private unsubscribe: Unsubscribe | undefined;
   private readonly maxEntries: number;
   private readonly maxAgeMs: number;
+  private readonly listeners = new Set<(userIds: string[] | null) => void>();
 
   constructor(private readonly options: UserPermissionsOptions) {
     this.maxEntries = options.maxEntries ?? 100_000;
@@ -87,8 +88,25 @@ export class UserPermissions {
     await this.unsubscribe?.();
   }
 
+  /** Told of users whose permissions changed (null: anyone's may have), after their entries are dropped. */
+  onChange(listener: (userIds: string[] | null) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
   /** Drops the given users' entries, or every entry for null. Loads in flight are not cached. */
   invalidate(userIds: string[] | null): void {
+    this.drop(userIds);
+    for (const listener of this.listeners) {
+      try {
+        listener(userIds);
+      } catch (error) {
+        this.options.logger.error({ err: error }, 'a permission change listener failed');
+      }
+    }
+  }
+
+  private drop(userIds: string[] | null): void {
     if (userIds === null || this.userEpochs.size > 10_000) {
       this.epoch += 1;
       this.userEpochs.clear();

@@ -1,16 +1,18 @@
 // graphql-ws on the gateway's /graphql: the same token check, limits and error masking as HTTP.
-// Queries and mutations run through Apollo's pipeline; subscriptions through the gateway come with
-// the subscription planner (issue 6) and until then get the schema's own validation error.
+// Queries and mutations run through Apollo's pipeline; subscriptions through the SubscriptionRelay,
+// which plans them and relays events from the owning subgraph (see subscriptions/relay.ts).
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
-import { buildSchema, GraphQLError, parse, type DocumentNode, type ExecutionArgs, type ExecutionResult } from 'graphql';
+import { buildSchema, getOperationAST, GraphQLError, parse, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
+import { formatError } from '@citadel/kit/errors';
 import { HttpError } from '@citadel/kit/http';
 import type { Logger } from '@citadel/kit/logger';
 import type { VerifiedCaller } from './access-token';
 import { clientInfo, type GatewayContext } from './context';
+import type { SubscriptionRelay } from './subscriptions/relay';
 
 export interface GraphqlWsOptions {
   http: Server;
@@ -24,6 +26,17 @@ export interface GraphqlWsOptions {
   isRevoked: (sessionId: string) => boolean;
   logger: Logger;
   maxPayloadBytes: number;
+  /** Runs subscriptions; without it they are refused. */
+  relay?: SubscriptionRelay;
+}
+
+interface OperationScope {
+  context: GatewayContext & { caller: VerifiedCaller };
+  document: DocumentNode;
+  query: string;
+  variables?: Record<string, unknown>;
+  operationName?: string;
+  disconnect: (code: number, reason: string) => void;
 }
 
 interface SocketExtra extends Record<PropertyKey, unknown> {
@@ -39,13 +52,8 @@ const UNUSED_SCHEMA = buildSchema('type Query { _unused: Boolean }');
 export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<void> } {
   const wss = new WebSocketServer({ server: options.http, path: options.path, maxPayload: options.maxPayloadBytes });
   const run = async (args: ExecutionArgs): Promise<ExecutionResult> => {
-    const { context, query, variables, operationName } = args.contextValue as {
-      context: GatewayContext;
-      query: string;
-      variables?: Record<string, unknown>;
-      operationName?: string;
-    };
-    const caller = await options.withPermissions(context.caller as VerifiedCaller);
+    const { context, query, variables, operationName } = args.contextValue as OperationScope;
+    const caller = await options.withPermissions(context.caller);
     const response = await options.apollo.executeOperation(
       { query, ...(variables ? { variables } : {}), ...(operationName ? { operationName } : {}) },
       { contextValue: { ...context, caller } },
@@ -54,6 +62,18 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
       return { errors: [new GraphQLError('Incremental delivery is not supported over WebSocket')] };
     }
     return response.body.singleResult as ExecutionResult;
+  };
+  const subscribe = async (args: ExecutionArgs) => {
+    const scope = args.contextValue as OperationScope;
+    if (!options.relay) return { errors: [new GraphQLError('Subscriptions are not served by this gateway', { extensions: { code: 'BAD_REQUEST' } })] };
+    return options.relay.subscribe({
+      document: scope.document,
+      query: scope.query,
+      operationName: scope.operationName ?? null,
+      variables: scope.variables,
+      context: scope.context,
+      disconnect: scope.disconnect,
+    });
   };
   const server = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
@@ -86,22 +106,20 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
           const message = error instanceof GraphQLError ? error.message : 'Syntax error';
           return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
         }
-        return {
-          schema: UNUSED_SCHEMA,
+        const scope: OperationScope = {
+          context: { caller, client: clientInfo(ctx.extra.request, options.trustedProxyHops), requestId, logger },
           document,
+          query: payload.query,
+          variables: payload.variables ?? undefined,
           operationName: payload.operationName ?? undefined,
-          contextValue: {
-            context: { caller, client: clientInfo(ctx.extra.request, options.trustedProxyHops), requestId, logger },
-            query: payload.query,
-            variables: payload.variables ?? undefined,
-            operationName: payload.operationName ?? undefined,
-          },
-        } as ExecutionArgs;
+          disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
+        };
+        return { schema: UNUSED_SCHEMA, document, operationName: payload.operationName ?? undefined, contextValue: scope } as ExecutionArgs;
       },
       execute: run,
-      subscribe: run,
-      // Apollo already formatted the errors (plain objects, masked); send them as they are.
-      onNext: (_ctx, _id, _payload, _args, result) => result,
+      subscribe: (args) => (isSubscription(args) ? subscribe(args) : run(args)),
+      // Apollo already formatted its errors (plain objects, masked); subscription events are masked here the same way.
+      onNext: (_ctx, _id, _payload, args, result) => (isSubscription(args) ? masked(result) : result),
     },
     wss,
   );
@@ -114,8 +132,21 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
   };
 }
 
+function isSubscription(args: ExecutionArgs): boolean {
+  return getOperationAST(args.document, args.operationName)?.operation === 'subscription';
+}
+
+/** Errors as Apollo's formatError would send them over HTTP: coded ones kept, the rest masked. */
+function masked(result: ExecutionResult): ExecutionResult {
+  if (!result.errors?.length) return result;
+  const errors = result.errors.map((error: GraphQLError | GraphQLFormattedError) =>
+    error instanceof GraphQLError ? formatError(error.toJSON(), error) : formatError(error, new GraphQLError(error.message, { extensions: error.extensions })),
+  );
+  return { ...result, errors } as unknown as ExecutionResult;
+}
+
 /** Why a socket's caller may no longer act: token expired or session ended; undefined if fine. */
-function endedReason(caller: VerifiedCaller, isRevoked: (sessionId: string) => boolean): string | undefined {
+export function endedReason(caller: VerifiedCaller, isRevoked: (sessionId: string) => boolean): string | undefined {
   if (caller.expiresAt !== null && Date.now() >= caller.expiresAt) return 'Access token has expired';
   if (caller.sessionId && isRevoked(caller.sessionId)) return 'This session has ended; sign in again';
   return undefined;

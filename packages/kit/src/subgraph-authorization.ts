@@ -7,6 +7,7 @@ import { buildASTSchema, GraphQLError, isUnionType, parse, type DocumentNode, ty
 import { printSubgraphSchema } from '@apollo/subgraph';
 import { filterOperation } from './authorization/index';
 import { COMMON_ERRORS } from './errors';
+import type { Caller } from './auth';
 import type { SubgraphContext } from './subgraph';
 
 /**
@@ -24,12 +25,14 @@ function authorizationSchema(schema: GraphQLSchema): GraphQLSchema {
   return buildASTSchema(parse(sdl), { assumeValidSDL: true });
 }
 
-export function subgraphAuthorizationPlugin(schema: GraphQLSchema): ApolloServerPlugin<SubgraphContext> {
+/** Denied schema coordinates of an operation for a caller, cached per parsed document. */
+export type SubgraphAuthorizer = (document: DocumentNode, operationName: string | null, caller: Caller) => readonly string[];
+
+export function subgraphAuthorizer(schema: GraphQLSchema): SubgraphAuthorizer {
   const authSchema = authorizationSchema(schema);
   // Apollo caches parsed documents, so the same DocumentNode comes back for the same query.
   const decisions = new WeakMap<DocumentNode, Map<string, readonly string[]>>();
-  const denied = (document: DocumentNode, operationName: string | null, context: SubgraphContext): readonly string[] => {
-    const { caller } = context;
+  return (document, operationName, caller) => {
     const key = `${operationName ?? ''}\n${caller.userId ? 1 : 0}\n${caller.permissions.join(' ')}\n${caller.policies.join(' ')}`;
     let byCaller = decisions.get(document);
     const cached = byCaller?.get(key);
@@ -45,18 +48,26 @@ export function subgraphAuthorizationPlugin(schema: GraphQLSchema): ApolloServer
     byCaller.set(key, result.deniedCoordinates);
     return result.deniedCoordinates;
   };
+}
+
+/** The error for an operation with fields the caller may not use (the coordinates go to the log only). */
+export function unauthorizedOperation(): GraphQLError {
+  // 200: the gateway passes a subgraph's GraphQL errors on with their code.
+  return new GraphQLError('Unauthorized field or type', {
+    extensions: { code: COMMON_ERRORS.UNAUTHORIZED_FIELD_OR_TYPE, http: { status: 200 } },
+  });
+}
+
+export function subgraphAuthorizationPlugin(schema: GraphQLSchema): ApolloServerPlugin<SubgraphContext> {
+  const denied = subgraphAuthorizer(schema);
   return {
     async requestDidStart() {
       return {
         async didResolveOperation({ document, operationName, contextValue }) {
-          const coordinates = denied(document, operationName ?? null, contextValue);
+          const coordinates = denied(document, operationName ?? null, contextValue.caller);
           if (coordinates.length === 0) return;
-          // The coordinates go to the log, not to the caller.
           contextValue.logger.warn({ denied: coordinates }, 'refused an operation with fields the caller may not use');
-          throw new GraphQLError('Unauthorized field or type', {
-            // 200: the gateway passes a subgraph's GraphQL errors on with their code.
-            extensions: { code: COMMON_ERRORS.UNAUTHORIZED_FIELD_OR_TYPE, http: { status: 200 } },
-          });
+          throw unauthorizedOperation();
         },
       };
     },

@@ -1,0 +1,505 @@
+// Subscriptions through the gateway, which @apollo/gateway cannot run: the gateway plans the
+// subscription with its own planner, runs the primary fetch as a subscription on the owning
+// subgraph (one shared graphql-ws connection per subgraph), and for each event runs the rest of
+// the plan, so fields owned by other subgraphs are filled in. Authorization is decided for every
+// event with the caller's current permissions; an expired token, an ended session or a lost right
+// to the subscription field ends it with a last error saying why. Each subscription has a bounded
+// queue: a client that stops reading is disconnected when it overflows, and nobody else waits.
+import { createHash } from 'node:crypto';
+import type { ApolloGateway } from '@apollo/gateway';
+import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interface';
+import type { Caller } from '@citadel/kit/auth';
+import { EventStream } from '@citadel/kit/event-stream';
+import type { Logger } from '@citadel/kit/logger';
+import {
+  getOperationAST,
+  GraphQLError,
+  specifiedRules,
+  validate,
+  type DocumentNode,
+  type ExecutionResult,
+  type GraphQLFormattedError,
+  type ValidationRule,
+} from 'graphql';
+import { getVariableValues } from 'graphql/execution/values.js';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import type { VerifiedCaller } from '../access-token';
+import type { AuthorizingGateway, Decision } from '../authorizing-gateway';
+import type { GatewayContext } from '../context';
+import { plannerSnapshot, type PlannerSnapshot, type SubscriptionPlan } from './planner';
+import type { UpstreamConnections } from './upstream';
+
+export interface SubscriptionRelayOptions {
+  gateway: ApolloGateway;
+  /** Absent with AUTHORIZATION_MODE=off: the subgraphs alone enforce (they refuse). */
+  authorizing: AuthorizingGateway | undefined;
+  upstream: UpstreamConnections;
+  /** The caller with its current global permissions (cached per node, dropped on change). */
+  withPermissions: <C extends Caller>(caller: C) => Promise<C>;
+  /** Why the caller may no longer act (token expired, session ended), or undefined. */
+  endedReason: (caller: VerifiedCaller) => string | undefined;
+  validationRules: readonly ValidationRule[];
+  logger: Logger;
+  /** Events waiting for one slow client before it is disconnected. */
+  queueLimit: number;
+  /** Delay before the first resubscribe after a subgraph connection is lost (doubles, up to 5 s). */
+  resubscribeDelayMs?: number;
+}
+
+export interface SubscribeRequest {
+  document: DocumentNode;
+  query: string;
+  operationName: string | null;
+  variables: Record<string, unknown> | undefined;
+  context: GatewayContext & { caller: VerifiedCaller };
+  /** Drops the client's connection: it overflowed its queue. */
+  disconnect: (code: number, reason: string) => void;
+}
+
+/** Close code for a client that does not read its events fast enough. */
+export const SLOW_CONSUMER_CLOSE = 4008;
+
+type EndReason = 'complete' | 'client' | 'expired' | 'revoked' | 'unauthorized' | 'upstream_error' | 'slow_consumer' | 'schema_reload' | 'shutdown';
+
+class Ended extends Error {
+  constructor(
+    readonly reason: EndReason,
+    readonly errors: readonly (GraphQLError | GraphQLFormattedError)[],
+  ) {
+    super(reason);
+  }
+}
+
+interface RawEvent {
+  result: ExecutionResult;
+}
+
+export class SubscriptionRelay {
+  private snapshot: PlannerSnapshot | undefined;
+  private plans = new Map<string, SubscriptionPlan>();
+  private readonly active = new Set<ClientSubscription>();
+  private readonly byUser = new Map<string, Set<ClientSubscription>>();
+  private readonly bySession = new Map<string, Set<ClientSubscription>>();
+  private loadedOnce = false;
+  private metrics: { active: Gauge; events: Counter; ended: Counter<'reason'> } | undefined;
+
+  constructor(readonly options: SubscriptionRelayOptions) {
+    options.gateway.onSchemaLoadOrUpdate(() => {
+      this.snapshot = undefined;
+      this.plans = new Map();
+      // Plans made for the old supergraph may not fit the new one: end them, as Apollo Router does.
+      if (this.loadedOnce) this.endAll('schema_reload', 'SUBSCRIPTION_SCHEMA_RELOAD', 'The schema changed; subscribe again');
+      this.loadedOnce = true;
+    });
+  }
+
+  get size(): number {
+    return this.active.size;
+  }
+
+  useMetrics(registry: Registry): void {
+    this.metrics = {
+      active: new Gauge({ name: 'citadel_gateway_subscriptions_active', help: 'Client subscriptions open on this gateway', registers: [registry] }),
+      events: new Counter({ name: 'citadel_gateway_subscription_events_total', help: 'Subscription events delivered to clients', registers: [registry] }),
+      ended: new Counter({
+        name: 'citadel_gateway_subscriptions_ended_total',
+        help: 'Client subscriptions ended, by reason',
+        labelNames: ['reason'] as const,
+        registers: [registry],
+      }),
+    };
+  }
+
+  /** Sessions newly revoked: their subscriptions end now, not at their next event. */
+  sessionsRevoked(sessionIds: readonly string[]): void {
+    for (const id of sessionIds) {
+      for (const sub of [...(this.bySession.get(id) ?? [])]) sub.end('revoked', 'UNAUTHENTICATED', 'This session has ended; sign in again');
+    }
+  }
+
+  /** Permissions changed (null: anyone's): re-decide those users' subscriptions now. */
+  permissionsChanged(userIds: readonly string[] | null): void {
+    const subs = userIds === null ? [...this.active] : userIds.flatMap((id) => [...(this.byUser.get(id) ?? [])]);
+    for (const sub of subs) void sub.recheck();
+  }
+
+  /**
+   * Starts a subscription: errors (validation, authorization, the subgraph refusing) come back as
+   * a result; otherwise the events, ending with an error result when the subscription is ended.
+   */
+  async subscribe(request: SubscribeRequest): Promise<ExecutionResult | AsyncIterableIterator<ExecutionResult>> {
+    const snapshot = this.current();
+    const { document, operationName } = request;
+    const validationErrors = validate(snapshot.apiSchema, document, [...specifiedRules, ...this.options.validationRules]);
+    if (validationErrors.length > 0) return { errors: validationErrors.map((e) => coded(e, 'GRAPHQL_VALIDATION_FAILED')) };
+    const operation = getOperationAST(document, operationName);
+    if (!operation) return { errors: [failure('OPERATION_RESOLUTION_FAILURE', 'The request names no operation of its document')] };
+    if (operation.operation !== 'subscription') throw new Error('SubscriptionRelay got a query or mutation');
+    const coerced = getVariableValues(snapshot.apiSchema, operation.variableDefinitions ?? [], request.variables ?? {});
+    if (coerced.errors) return { errors: coerced.errors.map((e) => coded(e, 'BAD_USER_INPUT')) };
+
+    const queryHash = createHash('sha256').update(request.query).digest('hex');
+    const caller = await this.options.withPermissions(request.context.caller);
+    const decision = this.decide(document, operationName, caller, queryHash);
+    if (decision && decision.unauthorizedPaths.length > 0) {
+      this.options.authorizing!.reportDenied(decision, { ...request.context, caller }, operationName);
+      if (this.options.authorizing!.mode === 'reject' || !decision.document || decision.unauthorizedPaths.includes('') || rootRemoved(decision)) {
+        return { errors: this.options.authorizing!.rejection(decision) };
+      }
+    }
+    const runDocument = decision?.document ?? document;
+    const runHash = decision?.queryHash ?? queryHash;
+    let plan: SubscriptionPlan;
+    try {
+      plan = this.plan(snapshot, runDocument, operationName, runHash);
+    } catch (error) {
+      this.options.logger.error({ err: error }, 'could not plan a subscription');
+      return { errors: [failure('INTERNAL_SERVER_ERROR', 'The subscription could not be planned')] };
+    }
+    const subscription = new ClientSubscription(this, snapshot, plan, request, { document: runDocument, decision, queryHash });
+    const started = await subscription.start(caller);
+    if (started) return started;
+    return subscription.iterator();
+  }
+
+  /** The decision for a caller (undefined with authorization off). */
+  decide(document: DocumentNode, operationName: string | null, caller: Caller, queryHash: string): Decision | undefined {
+    const authorizing = this.options.authorizing;
+    if (!authorizing) return undefined;
+    const decision = authorizing.decide(document, operationName, caller, queryHash);
+    if (!decision) throw new Error('The gateway has no schema to authorize against yet');
+    return decision;
+  }
+
+  register(sub: ClientSubscription): void {
+    this.active.add(sub);
+    addTo(this.byUser, sub.userId, sub);
+    addTo(this.bySession, sub.sessionId, sub);
+    this.metrics?.active.set(this.active.size);
+  }
+
+  unregister(sub: ClientSubscription, reason: EndReason): void {
+    if (!this.active.delete(sub)) return;
+    removeFrom(this.byUser, sub.userId, sub);
+    removeFrom(this.bySession, sub.sessionId, sub);
+    this.metrics?.active.set(this.active.size);
+    this.metrics?.ended.inc({ reason });
+  }
+
+  delivered(): void {
+    this.metrics?.events.inc();
+  }
+
+  /** Ends every subscription (shutdown, schema change), each with a last error saying why. */
+  endAll(reason: EndReason, code: string, message: string): void {
+    for (const sub of [...this.active]) sub.end(reason, code, message);
+  }
+
+  private current(): PlannerSnapshot {
+    this.snapshot ??= plannerSnapshot(this.options.gateway);
+    return this.snapshot;
+  }
+
+  private plan(snapshot: PlannerSnapshot, document: DocumentNode, operationName: string | null, queryHash: string): SubscriptionPlan {
+    const key = `${queryHash}\n${operationName ?? ''}`;
+    let plan = this.plans.get(key);
+    if (!plan) {
+      plan = snapshot.plan(document, operationName);
+      if (this.plans.size >= 1_000) this.plans.delete(this.plans.keys().next().value!);
+      this.plans.set(key, plan);
+    }
+    return plan;
+  }
+}
+
+/** One client's subscription: its upstream subscription, queue, timers and per-event work. */
+class ClientSubscription {
+  readonly userId: string | null;
+  readonly sessionId: string | null;
+  private readonly stream: EventStream<RawEvent>;
+  private stopUpstream: (() => void) | undefined;
+  private expiryTimer: NodeJS.Timeout | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private retryDelay: number;
+  private ended = false;
+  private readonly logger: Logger;
+
+  constructor(
+    private readonly relay: SubscriptionRelay,
+    private readonly snapshot: PlannerSnapshot,
+    private readonly plan: SubscriptionPlan,
+    private readonly request: SubscribeRequest,
+    private readonly planned: { document: DocumentNode; decision: Decision | undefined; queryHash: string },
+  ) {
+    const caller = request.context.caller;
+    this.userId = caller.userId;
+    this.sessionId = caller.sessionId;
+    this.logger = request.context.logger;
+    this.retryDelay = relay.options.resubscribeDelayMs ?? 250;
+    this.stream = new EventStream<RawEvent>({
+      maxQueue: relay.options.queueLimit,
+      overflow: () => new Ended('slow_consumer', []),
+      onClose: () => this.cleanup(),
+    });
+  }
+
+  /** Opens the upstream subscription; a result if the subgraph refused it at once. */
+  async start(caller: VerifiedCaller): Promise<ExecutionResult | undefined> {
+    const refused = await this.subscribeUpstream(caller, true);
+    if (refused) return refused;
+    this.relay.register(this);
+    const expiresAt = this.request.context.caller.expiresAt;
+    if (expiresAt !== null) {
+      this.expiryTimer = setTimeout(() => this.end('expired', 'UNAUTHENTICATED', 'Access token has expired'), Math.max(0, expiresAt - Date.now()));
+      this.expiryTimer.unref();
+    }
+    return undefined;
+  }
+
+  /**
+   * The subgraph's first answer decides whether the subscription started: its errors (NOT_FOUND
+   * for a workspace you are not in) go back to the client as the result of subscribing.
+   */
+  private subscribeUpstream(caller: VerifiedCaller, first: boolean): Promise<ExecutionResult | undefined> {
+    const { primary } = this.plan;
+    const url = this.snapshot.subgraphUrl(primary.serviceName);
+    if (!url) return Promise.resolve({ errors: [failure('INTERNAL_SERVER_ERROR', `No URL for subgraph ${primary.serviceName}`)] });
+    const variables: Record<string, unknown> = {};
+    for (const name of primary.variableUsages ?? []) {
+      if (this.request.variables && name in this.request.variables) variables[name] = this.request.variables[name];
+    }
+    return new Promise((resolve) => {
+      let settled = false;
+      // Until the first event or refusal, a subscription counts as started after a short grace.
+      const settle = (value: ExecutionResult | undefined) => {
+        if (settled) return;
+        settled = true;
+        resolve(value);
+      };
+      void this.relay.options.upstream
+        .subscribe(
+          {
+            service: primary.serviceName,
+            url,
+            query: primary.operation,
+            operationName: primary.operationName,
+            variables,
+            caller,
+            client: this.request.context.client,
+            requestId: this.request.context.requestId,
+            clientOperationName: this.request.operationName,
+          },
+          {
+            next: (result) => {
+              settle(undefined);
+              // A subgraph that ends a subscription sends its reason as a last result, then complete.
+              if (!this.stream.push({ result })) this.overflowed();
+            },
+            error: (errors) => {
+              if (first && !settled) return settle({ errors: errors as GraphQLFormattedError[] as unknown as GraphQLError[] });
+              this.endWith('upstream_error', errors);
+            },
+            complete: () => {
+              settle(undefined);
+              this.endWith('complete', []);
+            },
+            lost: (reason) => {
+              settle(undefined);
+              this.resubscribeLater(reason);
+            },
+          },
+        )
+        .then((stop) => {
+          if (this.ended) stop();
+          else this.stopUpstream = stop;
+        });
+      // graphql-ws gives no "subscribed" acknowledgement: an open subscription is silent until
+      // its first event. The refusals we wait for arrive within a round trip.
+      setTimeout(() => settle(undefined), first ? 250 : 0).unref();
+    });
+  }
+
+  private resubscribeLater(reason: string): void {
+    if (this.ended) return;
+    this.stopUpstream = undefined;
+    this.logger.warn({ subgraph: this.plan.primary.serviceName, reason, retryInMs: this.retryDelay }, 'subscription lost its subgraph connection; resubscribing');
+    this.retryTimer = setTimeout(() => void this.resubscribe(), this.retryDelay * (0.75 + Math.random() * 0.5));
+    this.retryTimer.unref();
+    this.retryDelay = Math.min(this.retryDelay * 2, 5_000);
+  }
+
+  private async resubscribe(): Promise<void> {
+    if (this.ended) return;
+    const caller = this.request.context.caller;
+    const reason = this.relay.options.endedReason(caller);
+    if (reason) return this.end('expired', 'UNAUTHENTICATED', reason);
+    const current = await this.relay.options.withPermissions(caller);
+    if (!this.stillAllowed(current)) return;
+    await this.subscribeUpstream(current, false);
+    this.retryDelay = this.relay.options.resubscribeDelayMs ?? 250;
+  }
+
+  /** Re-decides authorization now (permissions changed); ends the subscription if it lost its field. */
+  async recheck(): Promise<void> {
+    if (this.ended) return;
+    const caller = await this.relay.options.withPermissions(this.request.context.caller);
+    this.stillAllowed(caller);
+  }
+
+  /** False (and the subscription ended) when the caller may no longer run it at all. */
+  private stillAllowed(caller: Caller): boolean {
+    const decision = this.decideFor(caller);
+    if (!decision || decision.unauthorizedPaths.length === 0) return true;
+    const authorizing = this.relay.options.authorizing!;
+    if (authorizing.mode === 'reject' || !decision.document || decision.unauthorizedPaths.includes('') || rootRemoved(decision)) {
+      this.endWith('unauthorized', authorizing.rejection(decision));
+      return false;
+    }
+    return true;
+  }
+
+  private decideFor(caller: Caller): Decision | undefined {
+    return this.relay.decide(this.request.document, this.request.operationName, caller, this.planned.queryHash);
+  }
+
+  iterator(): AsyncIterableIterator<ExecutionResult> {
+    let finished = false;
+    const self = this;
+    return {
+      async next(): Promise<IteratorResult<ExecutionResult>> {
+        if (finished) return { value: undefined, done: true };
+        let step: IteratorResult<RawEvent>;
+        try {
+          step = await self.stream.next();
+        } catch (error) {
+          finished = true;
+          const errors = error instanceof Ended ? error.errors : [failure('INTERNAL_SERVER_ERROR', 'The subscription failed')];
+          return errors.length > 0 ? { value: { errors: errors as GraphQLError[] }, done: false } : { value: undefined, done: true };
+        }
+        if (step.done) {
+          finished = true;
+          return { value: undefined, done: true };
+        }
+        const result = await self.deliver(step.value);
+        if (result instanceof Ended) {
+          finished = true;
+          self.endWith(result.reason, []);
+          return result.errors.length > 0 ? { value: { errors: result.errors as GraphQLError[] }, done: false } : { value: undefined, done: true };
+        }
+        self.relay.delivered();
+        return { value: result, done: false };
+      },
+      async return(): Promise<IteratorResult<ExecutionResult>> {
+        finished = true;
+        self.endWith('client', []);
+        await self.stream.return();
+        return { value: undefined, done: true };
+      },
+      async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
+        finished = true;
+        self.endWith('client', []);
+        await self.stream.return();
+        throw error;
+      },
+      [Symbol.asyncIterator]() {
+        return this;
+      },
+    };
+  }
+
+  /** One event for the client: checked against the caller's current state, then completed. */
+  private async deliver(event: RawEvent): Promise<ExecutionResult | Ended> {
+    const original = this.request.context.caller;
+    const reason = this.relay.options.endedReason(original);
+    if (reason) return new Ended('expired', [failure('UNAUTHENTICATED', reason)]);
+    const caller = await this.relay.options.withPermissions(original);
+    const current = this.decideFor(caller);
+    const authorizing = this.relay.options.authorizing;
+    if (current && authorizing && current.unauthorizedPaths.length > 0) {
+      if (authorizing.mode === 'reject' || !current.document || current.unauthorizedPaths.includes('') || rootRemoved(current)) {
+        return new Ended('unauthorized', authorizing.rejection(current));
+      }
+    }
+    const context: GatewayContext = { ...this.request.context, caller };
+    const requestContext = {
+      request: { query: this.request.query, variables: this.request.variables ?? {}, operationName: this.request.operationName ?? undefined },
+      context,
+      logger: this.logger,
+      metrics: {},
+      document: this.planned.document,
+      queryHash: this.planned.queryHash,
+      cache: undefined,
+      overallCachePolicy: undefined,
+    } as unknown as GatewayGraphQLRequestContext;
+    let result: ExecutionResult;
+    try {
+      result = await this.snapshot.execute(this.plan, event.result, this.planned.document, this.request.operationName, requestContext);
+    } catch (error) {
+      this.logger.error({ err: error }, 'a subscription event could not be completed');
+      return { errors: [failure('INTERNAL_SERVER_ERROR', 'This event could not be completed')] };
+    }
+    if (!authorizing) return result;
+    // Fields removed when the subscription started stay removed; fields the caller lost since are removed now.
+    const removed = new Map([...(this.planned.decision?.removed ?? []), ...(current?.removed ?? [])]);
+    if (removed.size === 0) return result;
+    if (current && current.queryHash !== this.planned.decision?.queryHash && current.unauthorizedPaths.length > 0) {
+      authorizing.reportDenied(current, context, this.request.operationName);
+    }
+    return authorizing.restore(this.request.document, this.request.operationName, removed, result as never, this.request.variables) as ExecutionResult;
+  }
+
+  private overflowed(): void {
+    this.logger.warn({ queueLimit: this.relay.options.queueLimit }, 'disconnecting a client that does not read its subscription events');
+    this.endWith('slow_consumer', []);
+    this.request.disconnect(SLOW_CONSUMER_CLOSE, 'Too many subscription events waiting: the client is not reading');
+  }
+
+  /** Ends with a last error result carrying `message` under `code`. */
+  end(reason: EndReason, code: string, message: string): void {
+    this.endWith(reason, [failure(code, message)]);
+  }
+
+  private endWith(reason: EndReason, errors: readonly (GraphQLError | GraphQLFormattedError)[]): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.relay.unregister(this, reason);
+    this.stream.end(reason === 'complete' || reason === 'client' ? undefined : new Ended(reason, errors));
+  }
+
+  private cleanup(): void {
+    this.ended = true;
+    clearTimeout(this.expiryTimer);
+    clearTimeout(this.retryTimer);
+    this.stopUpstream?.();
+    this.stopUpstream = undefined;
+  }
+}
+
+/** True when the subscription's root field itself is removed: nothing would be left to run. */
+function rootRemoved(decision: Decision): boolean {
+  return decision.unauthorizedPaths.some((path) => /^\/[^/]+$/.test(path));
+}
+
+function failure(code: string, message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code } });
+}
+
+function coded(error: GraphQLError, code: string): GraphQLError {
+  return new GraphQLError(error.message, { nodes: error.nodes, extensions: { ...error.extensions, code } });
+}
+
+function addTo<K, V>(map: Map<K, Set<V>>, key: K | null, value: V): void {
+  if (key === null) return;
+  let set = map.get(key);
+  if (!set) map.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom<K, V>(map: Map<K, Set<V>>, key: K | null, value: V): void {
+  if (key === null) return;
+  const set = map.get(key);
+  if (!set) return;
+  set.delete(value);
+  if (set.size === 0) map.delete(key);
+}
+
