@@ -4,10 +4,24 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper';
 import { printSchemaWithDirectives } from '@graphql-tools/utils';
 import { parse, type GraphQLSchema } from 'graphql';
 import { GraphQLDateTime } from 'graphql-scalars';
-import { buildSchema, createResolversMap, type BuildSchemaOptions, type NonEmptyArray } from 'type-graphql';
+import { buildSchema, createResolversMap, type BuildSchemaOptions, type NonEmptyArray, type PubSub } from 'type-graphql';
 
 export const FEDERATION_LINK =
   'extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable", "@external", "@requires", "@provides", "@inaccessible", "@tag", "@override", "@interfaceObject", "@composeDirective", "@authenticated", "@requiresScopes", "@policy"])';
+
+/**
+ * type-graphql refuses to build any @Subscription without a `pubSub`, even when every subscription
+ * brings its own `subscribe` (ours do: they are fed by the outbox relay). Topics are not used here,
+ * so this one refuses any use.
+ */
+const NO_TOPICS: PubSub = {
+  publish: () => {
+    throw new Error('type-graphql topics are not used: a @Subscription brings its own `subscribe`');
+  },
+  subscribe: () => {
+    throw new Error('type-graphql topics are not used: a @Subscription brings its own `subscribe`');
+  },
+};
 
 export interface FederatedSchemaOptions {
   /**
@@ -32,6 +46,7 @@ export async function buildFederatedSchema(options: FederatedSchemaOptions): Pro
       },
     },
     scalarsMap: [{ type: Date, scalar: GraphQLDateTime }],
+    pubSub: NO_TOPICS,
     orphanedTypes: options.orphanedTypes ?? [],
     validate: false,
     emitSchemaFile: false,
