@@ -13,6 +13,7 @@ import type { Logger } from '@citadel/kit/logger';
 import type { VerifiedCaller } from './access-token';
 import { clientInfo, type GatewayContext } from './context';
 import type { SubscriptionRelay } from './subscriptions/relay';
+import { closeWebSocketServer } from '@citadel/kit/ws-close';
 
 export interface GraphqlWsOptions {
   http: Server;
@@ -125,9 +126,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
   );
   return {
     close: async () => {
-      for (const client of wss.clients) client.close(1001, 'Server shutting down');
-      await server.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await closeWebSocketServer(wss, server);
     },
   };
 }

@@ -157,8 +157,7 @@ export class SubscriptionRelay {
       return { errors: [failure('INTERNAL_SERVER_ERROR', 'The subscription could not be planned')] };
     }
     const subscription = new ClientSubscription(this, snapshot, plan, request, { document: runDocument, decision, queryHash });
-    const started = await subscription.start(caller);
-    if (started) return started;
+    subscription.start(caller);
     return subscription.iterator();
   }
 
@@ -243,80 +242,60 @@ class ClientSubscription {
     });
   }
 
-  /** Opens the upstream subscription; a result if the subgraph refused it at once. */
-  async start(caller: VerifiedCaller): Promise<ExecutionResult | undefined> {
-    const refused = await this.subscribeUpstream(caller, true);
-    if (refused) return refused;
+  /**
+   * Opens the upstream subscription. A refusal by the subgraph (NOT_FOUND for a workspace you are
+   * not in) arrives as the subscription's only result, then the end: on the wire the same as an
+   * error at subscribe time (`next` with the errors, then `complete`).
+   */
+  start(caller: VerifiedCaller): void {
     this.relay.register(this);
     const expiresAt = this.request.context.caller.expiresAt;
     if (expiresAt !== null) {
       this.expiryTimer = setTimeout(() => this.end('expired', 'UNAUTHENTICATED', 'Access token has expired'), Math.max(0, expiresAt - Date.now()));
       this.expiryTimer.unref();
     }
-    return undefined;
+    void this.subscribeUpstream(caller);
   }
 
-  /**
-   * The subgraph's first answer decides whether the subscription started: its errors (NOT_FOUND
-   * for a workspace you are not in) go back to the client as the result of subscribing.
-   */
-  private subscribeUpstream(caller: VerifiedCaller, first: boolean): Promise<ExecutionResult | undefined> {
+  private async subscribeUpstream(caller: VerifiedCaller): Promise<void> {
     const { primary } = this.plan;
     const url = this.snapshot.subgraphUrl(primary.serviceName);
-    if (!url) return Promise.resolve({ errors: [failure('INTERNAL_SERVER_ERROR', `No URL for subgraph ${primary.serviceName}`)] });
+    if (!url) return this.end('upstream_error', 'INTERNAL_SERVER_ERROR', `No URL for subgraph ${primary.serviceName}`);
     const variables: Record<string, unknown> = {};
     for (const name of primary.variableUsages ?? []) {
       if (this.request.variables && name in this.request.variables) variables[name] = this.request.variables[name];
     }
-    return new Promise((resolve) => {
-      let settled = false;
-      // Until the first event or refusal, a subscription counts as started after a short grace.
-      const settle = (value: ExecutionResult | undefined) => {
-        if (settled) return;
-        settled = true;
-        resolve(value);
-      };
-      void this.relay.options.upstream
-        .subscribe(
-          {
-            service: primary.serviceName,
-            url,
-            query: primary.operation,
-            operationName: primary.operationName,
-            variables,
-            caller,
-            client: this.request.context.client,
-            requestId: this.request.context.requestId,
-            clientOperationName: this.request.operationName,
+    let stop: () => void;
+    try {
+      stop = await this.relay.options.upstream.subscribe(
+        {
+          service: primary.serviceName,
+          url,
+          query: primary.operation,
+          operationName: primary.operationName,
+          variables,
+          caller,
+          client: this.request.context.client,
+          requestId: this.request.context.requestId,
+          clientOperationName: this.request.operationName,
+        },
+        {
+          next: (result) => {
+            this.retryDelay = this.relay.options.resubscribeDelayMs ?? 250;
+            // A subgraph that ends a subscription sends its reason as a last result, then complete.
+            if (!this.stream.push({ result })) this.overflowed();
           },
-          {
-            next: (result) => {
-              settle(undefined);
-              // A subgraph that ends a subscription sends its reason as a last result, then complete.
-              if (!this.stream.push({ result })) this.overflowed();
-            },
-            error: (errors) => {
-              if (first && !settled) return settle({ errors: errors as GraphQLFormattedError[] as unknown as GraphQLError[] });
-              this.endWith('upstream_error', errors);
-            },
-            complete: () => {
-              settle(undefined);
-              this.endWith('complete', []);
-            },
-            lost: (reason) => {
-              settle(undefined);
-              this.resubscribeLater(reason);
-            },
-          },
-        )
-        .then((stop) => {
-          if (this.ended) stop();
-          else this.stopUpstream = stop;
-        });
-      // graphql-ws gives no "subscribed" acknowledgement: an open subscription is silent until
-      // its first event. The refusals we wait for arrive within a round trip.
-      setTimeout(() => settle(undefined), first ? 250 : 0).unref();
-    });
+          error: (errors) => this.endWith('upstream_error', errors),
+          complete: () => this.endWith('complete', []),
+          lost: (reason) => this.resubscribeLater(reason),
+        },
+      );
+    } catch (error) {
+      this.logger.error({ err: error }, 'could not subscribe upstream');
+      return this.end('upstream_error', 'INTERNAL_SERVER_ERROR', 'The subscription could not be started');
+    }
+    if (this.ended) stop();
+    else this.stopUpstream = stop;
   }
 
   private resubscribeLater(reason: string): void {
@@ -335,8 +314,7 @@ class ClientSubscription {
     if (reason) return this.end('expired', 'UNAUTHENTICATED', reason);
     const current = await this.relay.options.withPermissions(caller);
     if (!this.stillAllowed(current)) return;
-    await this.subscribeUpstream(current, false);
-    this.retryDelay = this.relay.options.resubscribeDelayMs ?? 250;
+    await this.subscribeUpstream(current);
   }
 
   /** Re-decides authorization now (permissions changed); ends the subscription if it lost its field. */
@@ -364,41 +342,40 @@ class ClientSubscription {
 
   iterator(): AsyncIterableIterator<ExecutionResult> {
     let finished = false;
-    const self = this;
-    return {
-      async next(): Promise<IteratorResult<ExecutionResult>> {
-        if (finished) return { value: undefined, done: true };
-        let step: IteratorResult<RawEvent>;
-        try {
-          step = await self.stream.next();
-        } catch (error) {
-          finished = true;
-          const errors = error instanceof Ended ? error.errors : [failure('INTERNAL_SERVER_ERROR', 'The subscription failed')];
-          return errors.length > 0 ? { value: { errors: errors as GraphQLError[] }, done: false } : { value: undefined, done: true };
-        }
-        if (step.done) {
-          finished = true;
-          return { value: undefined, done: true };
-        }
-        const result = await self.deliver(step.value);
-        if (result instanceof Ended) {
-          finished = true;
-          self.endWith(result.reason, []);
-          return result.errors.length > 0 ? { value: { errors: result.errors as GraphQLError[] }, done: false } : { value: undefined, done: true };
-        }
-        self.relay.delivered();
-        return { value: result, done: false };
-      },
-      async return(): Promise<IteratorResult<ExecutionResult>> {
+    const next = async (): Promise<IteratorResult<ExecutionResult>> => {
+      if (finished) return { value: undefined, done: true };
+      let step: IteratorResult<RawEvent>;
+      try {
+        step = await this.stream.next();
+      } catch (error) {
         finished = true;
-        self.endWith('client', []);
-        await self.stream.return();
+        const errors = error instanceof Ended ? error.errors : [failure('INTERNAL_SERVER_ERROR', 'The subscription failed')];
+        return errors.length > 0 ? { value: { errors: errors as GraphQLError[] }, done: false } : { value: undefined, done: true };
+      }
+      if (step.done) {
+        finished = true;
         return { value: undefined, done: true };
-      },
-      async throw(error?: unknown): Promise<IteratorResult<ExecutionResult>> {
+      }
+      const result = await this.deliver(step.value);
+      if (result instanceof Ended) {
         finished = true;
-        self.endWith('client', []);
-        await self.stream.return();
+        this.endWith(result.reason, []);
+        return result.errors.length > 0 ? { value: { errors: result.errors as GraphQLError[] }, done: false } : { value: undefined, done: true };
+      }
+      this.relay.delivered();
+      return { value: result, done: false };
+    };
+    const stop = async (): Promise<IteratorResult<ExecutionResult>> => {
+      finished = true;
+      this.endWith('client', []);
+      await this.stream.return();
+      return { value: undefined, done: true };
+    };
+    return {
+      next,
+      return: stop,
+      throw: async (error?: unknown) => {
+        await stop();
         throw error;
       },
       [Symbol.asyncIterator]() {

@@ -55,4 +55,16 @@ describe('EventStream', () => {
     expect(closed).toBe(true);
     expect(await waiting).toEqual({ value: undefined, done: true });
   });
+
+  it('mapEvents closes its source when map throws (a failed subscription left its pubsub listener behind)', async () => {
+    let closed = false;
+    const source = new EventStream<number>({ onClose: () => void (closed = true) });
+    const mapped = mapEvents(source, () => {
+      throw new Error('bad event');
+    });
+    source.push(1);
+    await expect(mapped.next()).rejects.toThrow('bad event');
+    expect(closed).toBe(true);
+    expect(await mapped.next()).toEqual({ value: undefined, done: true });
+  });
 });

@@ -117,7 +117,8 @@ export class EventStream<T> implements AsyncIterableIterator<T> {
 
 /**
  * Maps each event of `source` through `map` (awaited, in order). `return()` is passed on to the
- * source at once, so unsubscribing from the mapped stream closes the source too.
+ * source at once, so unsubscribing from the mapped stream closes the source too; so does an error
+ * from `map` or the source, which ends the mapped stream.
  */
 export function mapEvents<T, U>(source: AsyncIterator<T>, map: (value: T) => Promise<U> | U): AsyncIterableIterator<U> {
   let done = false;
@@ -131,12 +132,18 @@ export function mapEvents<T, U>(source: AsyncIterator<T>, map: (value: T) => Pro
   return {
     async next(): Promise<IteratorResult<U>> {
       if (done) return { value: undefined, done: true };
-      const result = await source.next();
-      if (result.done || done) {
-        done = true;
-        return { value: undefined, done: true };
+      try {
+        const result = await source.next();
+        if (result.done || done) {
+          done = true;
+          return { value: undefined, done: true };
+        }
+        return { value: await map(result.value), done: false };
+      } catch (error) {
+        // The reader sees the error and stops reading: the source must not be left subscribed.
+        await finish().catch(() => undefined);
+        throw error;
       }
-      return { value: await map(result.value), done: false };
     },
     return: finish,
     async throw(error?: unknown): Promise<IteratorResult<U>> {

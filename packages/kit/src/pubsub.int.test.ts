@@ -47,3 +47,26 @@ describe.skipIf(!REDIS_URL)('RedisPubSub', () => {
     }
   });
 });
+
+describe.skipIf(!REDIS_URL)('RedisPubSub subscribing while its connection is coming up', () => {
+  it('keeps a subscription made between connect and ready', async () => {
+    const node = new RedisPubSub(REDIS_URL!, logger);
+    const publisher = new RedisPubSub(REDIS_URL!, logger);
+    const channel = `test-early-${Date.now()}-${Math.random()}`;
+    try {
+      const subscriber = (node as unknown as { subscriber: { once(event: string, cb: () => void): void } }).subscriber;
+      await new Promise<void>((resolve) => subscriber.once('connect', resolve));
+      const got = received(node, channel);
+      await got.ready;
+      await expect
+        .poll(async () => {
+          await publisher.publish(channel, { n: 1 });
+          return got.messages.length;
+        }, { timeout: 5_000, interval: 100 })
+        .toBeGreaterThan(0);
+    } finally {
+      await node.close();
+      await publisher.close();
+    }
+  });
+});

@@ -50,7 +50,10 @@ export class RedisPubSub implements PubSub {
   constructor(url: string, private readonly logger: Logger) {
     const options = { maxRetriesPerRequest: 3, enableAutoPipelining: true, lazyConnect: false };
     this.publisher = new Redis(url, options);
-    this.subscriber = new Redis(url, options);
+    // No ready check on the subscriber: ioredis sends INFO for it, which a connection that already
+    // sent SUBSCRIBE (a subscribe made between connect and ready) refuses; it then reconnects
+    // without the subscription, and that channel stays silent for good.
+    this.subscriber = new Redis(url, { ...options, enableReadyCheck: false });
     for (const client of [this.publisher, this.subscriber]) {
       client.on('error', (error: Error) => this.logger.warn({ err: error }, 'redis connection error'));
     }

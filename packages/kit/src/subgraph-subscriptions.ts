@@ -33,6 +33,7 @@ import type { Logger } from './logger';
 import { runInRequest } from './request-context';
 import type { SubgraphContext } from './subgraph';
 import { subgraphAuthorizer, unauthorizedOperation } from './subgraph-authorization';
+import { closeWebSocketServer } from './ws-close';
 
 /** The key of `extensions` in a subscribe message that carries the caller. */
 export const SUBSCRIBE_EXTENSION = 'citadel';
@@ -182,9 +183,7 @@ export function serveSubgraphSubscriptions<TContext extends SubgraphContext>(
       gauge.set(active);
     },
     async close() {
-      for (const client of wss.clients) client.close(1001, 'Server shutting down');
-      await server.dispose();
-      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      await closeWebSocketServer(wss, server);
     },
   };
 }
@@ -211,6 +210,11 @@ function eventsUntilEnded(
         step = await source.next();
       } catch (error) {
         finish();
+        // graphql-ws reads on to `done` and never calls return(): release a source that did not
+        // close itself when it failed (one wrapping a pubsub listener, say).
+        void Promise.resolve()
+          .then(() => source.return?.())
+          .catch(() => undefined);
         const ended = error instanceof GraphQLError ? error : new GraphQLError(error instanceof Error ? error.message : String(error), { originalError: error instanceof Error ? error : undefined });
         return { value: { errors: [ended] }, done: false };
       }
