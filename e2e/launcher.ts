@@ -154,41 +154,61 @@ export interface ServiceProcess {
 }
 
 /**
- * Starts audit on its own beside a platform launched with LAUNCH_SERVICES leaving it out, so a
- * test can stop and start it (the launcher stops everything when one of its services exits).
+ * Starts one subgraph on its own beside a platform launched with LAUNCH_SERVICES leaving it out, so
+ * a test can stop and start it (the launcher stops everything when one of its services exits).
+ * `port` defaults to the platform's port for that service; another port runs a second instance.
  */
-export async function startAudit(platform: Platform, env: Record<string, string | undefined> = {}): Promise<ServiceProcess> {
+export async function startService(
+  platform: Platform,
+  name: 'audit' | 'workspaces',
+  options: { port?: number; env?: Record<string, string | undefined> } = {},
+): Promise<ServiceProcess & { url: string }> {
   const identity = platform.identityUrl;
-  const port = new URL(platform.auditUrl).port;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'subgraphs/audit/src/main.ts'], {
+  const defaultUrl = name === 'audit' ? platform.auditUrl : platform.workspacesUrl;
+  const port = String(options.port ?? new URL(defaultUrl).port);
+  const url = `http://127.0.0.1:${port}`;
+  const perService: Record<string, string> =
+    name === 'audit'
+      ? {
+          AUDIT_PORT: port,
+          AUDIT_EXPORT_DIR: join(platform.dataDir, 'audit-export'),
+          SERVICE_JWKS_URLS: `identity=${identity}/.well-known/jwks.json,authz=${platform.authzUrl}/.well-known/jwks.json,workspaces=${platform.workspacesUrl}/.well-known/jwks.json`,
+        }
+      : { WORKSPACES_PORT: port, AUDIT_URL: platform.auditUrl };
+  const child = spawn(process.execPath, ['--import', 'tsx', `subgraphs/${name}/src/main.ts`], {
     cwd: REPO_ROOT,
     stdio: 'ignore',
     env: {
       ...process.env,
       DATABASE_URL: embeddedDatabaseUrl(platform.embeddedPgPort),
       KEYS_DIR: join(platform.dataDir, 'keys'),
-      AUDIT_PORT: port,
-      AUDIT_EXPORT_DIR: join(platform.dataDir, 'audit-export'),
       INTERNAL_JWKS_URL: `${platform.gatewayUrl}/.well-known/jwks.json`,
       AUTHZ_URL: platform.authzUrl,
-      SERVICE_JWKS_URLS: `identity=${identity}/.well-known/jwks.json,authz=${platform.authzUrl}/.well-known/jwks.json,workspaces=${platform.workspacesUrl}/.well-known/jwks.json`,
       LOG_LEVEL: 'warn',
-      ...env,
+      ...perService,
+      ...options.env,
     },
   });
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
-    if (await fetch(`${platform.auditUrl}/health/ready`).then((r) => r.ok, () => false)) {
+    if (await fetch(`${url}/health/ready`).then((r) => r.ok, () => false)) {
       return {
+        url,
         stop: async (signal = 'SIGTERM') => {
           child.kill(signal);
           await exited;
         },
       };
     }
+    if (child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 200));
   }
   child.kill('SIGKILL');
-  throw new Error('audit did not become ready');
+  throw new Error(`${name} did not become ready`);
+}
+
+/** audit on its own (see startService). */
+export function startAudit(platform: Platform, env: Record<string, string | undefined> = {}): Promise<ServiceProcess> {
+  return startService(platform, 'audit', { env });
 }

@@ -45,7 +45,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
         throw unauthenticated('SESSION_REVOKED', 'This session has ended; sign in again');
       }
       // Permissions are filled in from authz afterwards; policies come from the session itself.
-      return { userId: String(payload.sub), sessionId, permissions: [], policies: sessionPolicies(payload as { amr?: unknown; email_verified?: unknown }), expiresAt: payload.exp! * 1000 };
+      // The token stops being accepted at its `exp` or when it grows older than the maximum age, whichever comes first.
+      const expiresAt = Math.min(payload.exp! * 1000, (payload.iat! + options.maxAgeSeconds) * 1000);
+      return { userId: String(payload.sub), sessionId, permissions: [], policies: sessionPolicies(payload as { amr?: unknown; email_verified?: unknown }), expiresAt };
     } catch (error) {
       if (error instanceof HttpError) throw error;
       if (error instanceof errors.JWTExpired) throw unauthenticated('TOKEN_EXPIRED', 'Access token has expired');

@@ -19,7 +19,7 @@ const parsed = parseEnv({
   AUTHORIZATION_MODE: z.enum(['filter', 'reject', 'off']).default('filter'),
   REDIS_URL: z.string().url().optional(),
   REVOCATION_POLL_MS: z.coerce.number().int().min(100).max(3_600_000).default(2_000),
-  ACCESS_TOKEN_MAX_AGE_SECONDS: z.coerce.number().int().min(60).max(86_400).default(3_600),
+  ACCESS_TOKEN_MAX_AGE_SECONDS: z.coerce.number().int().min(5).max(86_400).default(3_600),
   JWT_ISSUER: z.string().default('citadel-identity'),
   JWT_AUDIENCE: z.string().default('citadel'),
   CORS_ORIGINS: list(''),

@@ -147,6 +147,7 @@ async function main(): Promise<void> {
   authorizing?.useMetrics(server.metrics.registry);
   denialAudit.useMetrics(server.metrics.registry);
   relay.useMetrics(server.metrics.registry);
+  upstream.useMetrics(server.metrics.registry);
   const websocket = attachGraphqlWs({
     http: server.http,
     path: '/graphql',

@@ -33,9 +33,14 @@ export class PlannerSnapshot {
     return this.internals.schema;
   }
 
-  /** A subgraph's URL as the gateway routes to it (after SUBGRAPH_<NAME>_URL overrides). */
+  /**
+   * A subgraph's URL as the gateway routes to it: its data source's, which has the
+   * SUBGRAPH_<NAME>_URL override applied (the service map keeps the supergraph's URL).
+   */
   subgraphUrl(service: string): string | undefined {
-    return this.internals.serviceMap[service]?.url;
+    const entry = this.internals.serviceMap[service];
+    const sourceUrl = (entry?.dataSource as { url?: unknown } | undefined)?.url;
+    return typeof sourceUrl === 'string' && sourceUrl.length > 0 ? sourceUrl : entry?.url;
   }
 
   plan(document: DocumentNode, operationName: string | null): SubscriptionPlan {

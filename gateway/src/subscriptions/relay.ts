@@ -81,7 +81,7 @@ export class SubscriptionRelay {
   private readonly byUser = new Map<string, Set<ClientSubscription>>();
   private readonly bySession = new Map<string, Set<ClientSubscription>>();
   private loadedOnce = false;
-  private metrics: { active: Gauge; events: Counter; ended: Counter<'reason'> } | undefined;
+  private metrics: { active: Gauge; started: Counter; events: Counter; ended: Counter<'reason'> } | undefined;
 
   constructor(readonly options: SubscriptionRelayOptions) {
     options.gateway.onSchemaLoadOrUpdate(() => {
@@ -100,6 +100,7 @@ export class SubscriptionRelay {
   useMetrics(registry: Registry): void {
     this.metrics = {
       active: new Gauge({ name: 'citadel_gateway_subscriptions_active', help: 'Client subscriptions open on this gateway', registers: [registry] }),
+      started: new Counter({ name: 'citadel_gateway_subscriptions_started_total', help: 'Client subscriptions started', registers: [registry] }),
       events: new Counter({ name: 'citadel_gateway_subscription_events_total', help: 'Subscription events delivered to clients', registers: [registry] }),
       ended: new Counter({
         name: 'citadel_gateway_subscriptions_ended_total',
@@ -175,6 +176,7 @@ export class SubscriptionRelay {
     addTo(this.byUser, sub.userId, sub);
     addTo(this.bySession, sub.sessionId, sub);
     this.metrics?.active.set(this.active.size);
+    this.metrics?.started.inc();
   }
 
   unregister(sub: ClientSubscription, reason: EndReason): void {
@@ -199,7 +201,7 @@ export class SubscriptionRelay {
     return this.snapshot;
   }
 
-  private plan(snapshot: PlannerSnapshot, document: DocumentNode, operationName: string | null, queryHash: string): SubscriptionPlan {
+  plan(snapshot: PlannerSnapshot, document: DocumentNode, operationName: string | null, queryHash: string): SubscriptionPlan {
     const key = `${queryHash}\n${operationName ?? ''}`;
     let plan = this.plans.get(key);
     if (!plan) {
@@ -237,7 +239,10 @@ class ClientSubscription {
     this.retryDelay = relay.options.resubscribeDelayMs ?? 250;
     this.stream = new EventStream<RawEvent>({
       maxQueue: relay.options.queueLimit,
-      overflow: () => new Ended('slow_consumer', []),
+      overflow: () => {
+        this.closing('slow_consumer');
+        return new Ended('slow_consumer', []);
+      },
       onClose: () => this.cleanup(),
     });
   }
@@ -398,25 +403,36 @@ class ClientSubscription {
       }
     }
     const context: GatewayContext = { ...this.request.context, caller };
+    // A field lost since subscribing is left out of this event's fetches, not only of its result:
+    // the subgraph owning it would refuse a fetch still asking for it (the caller's token says so).
+    let plan = this.plan;
+    let document = this.planned.document;
+    let queryHash = this.planned.queryHash;
+    if (current?.document && current.queryHash !== this.planned.decision?.queryHash && covers(current.removed, this.planned.decision?.removed)) {
+      plan = this.relay.plan(this.snapshot, current.document, this.request.operationName, current.queryHash);
+      document = current.document;
+      queryHash = current.queryHash;
+    }
     const requestContext = {
       request: { query: this.request.query, variables: this.request.variables ?? {}, operationName: this.request.operationName ?? undefined },
       context,
       logger: this.logger,
       metrics: {},
-      document: this.planned.document,
-      queryHash: this.planned.queryHash,
+      document,
+      queryHash,
       cache: undefined,
       overallCachePolicy: undefined,
     } as unknown as GatewayGraphQLRequestContext;
     let result: ExecutionResult;
     try {
-      result = await this.snapshot.execute(this.plan, event.result, this.planned.document, this.request.operationName, requestContext);
+      result = await this.snapshot.execute(plan, event.result, document, this.request.operationName, requestContext);
     } catch (error) {
       this.logger.error({ err: error }, 'a subscription event could not be completed');
       return { errors: [failure('INTERNAL_SERVER_ERROR', 'This event could not be completed')] };
     }
     if (!authorizing) return result;
-    // Fields removed when the subscription started stay removed; fields the caller lost since are removed now.
+    // Fields removed when the subscription started stay removed (a permission gained applies on
+    // the next subscribe); fields the caller lost since are removed now.
     const removed = new Map([...(this.planned.decision?.removed ?? []), ...(current?.removed ?? [])]);
     if (removed.size === 0) return result;
     if (current && current.queryHash !== this.planned.decision?.queryHash && current.unauthorizedPaths.length > 0) {
@@ -427,7 +443,6 @@ class ClientSubscription {
 
   private overflowed(): void {
     this.logger.warn({ queueLimit: this.relay.options.queueLimit }, 'disconnecting a client that does not read its subscription events');
-    this.endWith('slow_consumer', []);
     this.request.disconnect(SLOW_CONSUMER_CLOSE, 'Too many subscription events waiting: the client is not reading');
   }
 
@@ -437,19 +452,33 @@ class ClientSubscription {
   }
 
   private endWith(reason: EndReason, errors: readonly (GraphQLError | GraphQLFormattedError)[]): void {
-    if (this.ended) return;
-    this.ended = true;
-    this.relay.unregister(this, reason);
+    if (!this.closing(reason)) return;
     this.stream.end(reason === 'complete' || reason === 'client' ? undefined : new Ended(reason, errors));
   }
 
-  private cleanup(): void {
+  /** Marks the subscription ended, once, for whichever reason came first; false if it already was. */
+  private closing(reason: EndReason): boolean {
+    if (this.ended) return false;
     this.ended = true;
+    this.relay.unregister(this, reason);
+    return true;
+  }
+
+  /** Releases timers and the upstream subscription: runs once the stream closed, however it closed. */
+  private cleanup(): void {
+    this.closing('client');
     clearTimeout(this.expiryTimer);
     clearTimeout(this.retryTimer);
     this.stopUpstream?.();
     this.stopUpstream = undefined;
   }
+}
+
+/** Whether `wider` removes every node `narrower` removes (and so its document asks for no more). */
+function covers(wider: Decision['removed'], narrower: Decision['removed'] | undefined): boolean {
+  if (!narrower) return true;
+  for (const node of narrower.keys()) if (!wider.has(node)) return false;
+  return true;
 }
 
 /** True when the subscription's root field itself is removed: nothing would be left to run. */

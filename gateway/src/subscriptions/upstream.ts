@@ -9,6 +9,7 @@ import type { Logger } from '@citadel/kit/logger';
 import { SUBSCRIBE_EXTENSION, type SubscribeExtension } from '@citadel/kit/subgraph-subscriptions';
 import type { ExecutionResult, GraphQLFormattedError } from 'graphql';
 import { createClient, type Client } from 'graphql-ws';
+import { Gauge, type Registry } from 'prom-client';
 import WebSocket from 'ws';
 
 export interface UpstreamRequest {
@@ -37,6 +38,8 @@ interface Connection {
   client: Client;
   url: string;
   subscriptions: number;
+  /** Whether its WebSocket is open now (it closes a while after its last subscription). */
+  open: boolean;
 }
 
 export class UpstreamConnections {
@@ -48,9 +51,33 @@ export class UpstreamConnections {
     private readonly options: { keepAliveMs?: number } = {},
   ) {}
 
-  /** Subscriptions open upstream, per subgraph (for metrics and leak tests). */
-  counts(): Record<string, number> {
-    return Object.fromEntries([...this.connections].map(([service, c]) => [service, c.subscriptions]));
+  /** Subscriptions open upstream and open sockets, per subgraph (for metrics and leak tests). */
+  counts(): Record<string, { subscriptions: number; sockets: number }> {
+    return Object.fromEntries([...this.connections].map(([service, c]) => [service, { subscriptions: c.subscriptions, sockets: c.open ? 1 : 0 }]));
+  }
+
+  useMetrics(registry: Registry): void {
+    const counts = () => this.counts();
+    new Gauge({
+      name: 'citadel_gateway_upstream_subscriptions',
+      help: 'Subscriptions the gateway holds open on each subgraph',
+      labelNames: ['subgraph'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [subgraph, c] of Object.entries(counts())) this.set({ subgraph }, c.subscriptions);
+      },
+    });
+    new Gauge({
+      name: 'citadel_gateway_upstream_sockets',
+      help: 'WebSocket connections open from the gateway to each subgraph',
+      labelNames: ['subgraph'] as const,
+      registers: [registry],
+      collect() {
+        this.reset();
+        for (const [subgraph, c] of Object.entries(counts())) this.set({ subgraph }, c.sockets);
+      },
+    });
   }
 
   /** Starts a subscription on the subgraph; returns what stops it. */
@@ -122,11 +149,17 @@ export class UpstreamConnections {
       retryAttempts: 0,
       connectionParams: async () => ({ authorization: `Bearer ${await this.minter.mint(ANONYMOUS, service)}` }),
       on: {
-        connected: () => this.logger.debug({ subgraph: service }, 'subscription connection open'),
-        closed: (event) => this.logger.debug({ subgraph: service, code: (event as { code?: number }).code }, 'subscription connection closed'),
+        connected: () => {
+          connection.open = true;
+          this.logger.debug({ subgraph: service }, 'subscription connection open');
+        },
+        closed: (event) => {
+          connection.open = false;
+          this.logger.debug({ subgraph: service, code: (event as { code?: number }).code }, 'subscription connection closed');
+        },
       },
     });
-    const connection: Connection = { client, url: wsUrl, subscriptions: 0 };
+    const connection: Connection = { client, url: wsUrl, subscriptions: 0, open: false };
     this.connections.set(service, connection);
     return connection;
   }
@@ -134,7 +167,9 @@ export class UpstreamConnections {
 
 function describe(error: unknown): string {
   if (error instanceof Error) return error.message;
-  const event = error as { code?: number; reason?: string };
+  const event = error as { code?: number; reason?: string; message?: string; error?: unknown };
   if (typeof event?.code === 'number') return `connection closed (${event.code}${event.reason ? `: ${event.reason}` : ''})`;
-  return String(error);
+  if (event?.error instanceof Error) return event.error.message;
+  if (typeof event?.message === 'string') return event.message;
+  return 'connection failed';
 }

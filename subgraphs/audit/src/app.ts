@@ -6,13 +6,15 @@ import type { Logger } from '@citadel/kit/logger';
 import type { PubSub } from '@citadel/kit/pubsub';
 import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
 import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
+import { serveSubgraphSubscriptions, type SubgraphSubscriptions } from '@citadel/kit/subgraph-subscriptions';
 import type { EntityManager } from '@mikro-orm/postgresql';
-import { extendContext } from './audit.context';
+import { auditContext } from './audit.context';
 import { ChainVerifier } from './chain/chain-verifier';
 import type { CheckpointSigner } from './chain/checkpoint';
 import { CheckpointService } from './chain/checkpoint.service';
 import { EventQueryService } from './events/event-query.service';
 import { IngestService } from './events/ingest.service';
+import { RecordedEventFeed } from './events/recorded-feed';
 import { internalRoutes } from './internal/internal.routes';
 import { RetentionService, type RetentionSettings } from './retention/retention.service';
 import { buildAuditSchema, SUBGRAPH_NAME } from './schema';
@@ -42,6 +44,10 @@ export interface AuditApp {
   verifier: ChainVerifier;
   events: EventQueryService;
   retention: RetentionService;
+  /** The live feed behind auditEventRecorded (one pubsub handler for the process). */
+  feed: RecordedEventFeed;
+  /** graphql-ws on /graphql, for the gateway. */
+  subscriptions: SubgraphSubscriptions;
 }
 
 /** Retention runs this long after start-up, then once a day. */
@@ -55,6 +61,14 @@ export async function createAuditApp(options: AuditAppOptions): Promise<AuditApp
   const verifier = new ChainVerifier(signer, options.checkpointEvery);
   const events = new EventQueryService();
   const retention = new RetentionService(options.retention, verifier, ingest, logger);
+  const feed = new RecordedEventFeed({ pubsub: options.pubsub, load: (ids) => events.byIds(orm.em.fork() as EntityManager, ids), logger });
+  // Before serving: a subscription opened once the app is up sees every batch committed after it.
+  // Keep this the first await, in the tick the caller created the pubsub: the kit's RedisPubSub
+  // loses a first SUBSCRIBE sent while its connection is between connect and ready (ioredis sends
+  // it at once, then its ready check fails in subscriber mode and the reconnect does not restore
+  // it); sent before the connection opens, ioredis queues it until ready.
+  await feed.start();
+  const extendContext = auditContext(feed);
   const schema = await buildAuditSchema({ events, verifier });
   const endpoint = await createSubgraphEndpoint({
     schema,
@@ -82,14 +96,26 @@ export async function createAuditApp(options: AuditAppOptions): Promise<AuditApp
     },
     quietRoutes: ['/internal/events'],
     ready: () => databaseReady(orm),
+    beforeDrain: () => subscriptions.close(),
     onClose: async () => {
       for (const timer of timers) clearInterval(timer);
       await endpoint.stop();
+      await feed.stop();
       await options.pubsub.close();
       await orm.close();
     },
   });
-  return { server, ingest, checkpoints, verifier, events, retention };
+  const subscriptions = serveSubgraphSubscriptions({
+    http: server.http,
+    path: '/graphql',
+    schema,
+    orm,
+    logger,
+    verifyInternalToken: options.verifyInternalToken,
+    extendContext,
+  });
+  subscriptions.useMetrics(server.metrics.registry);
+  return { server, ingest, checkpoints, verifier, events, retention, feed, subscriptions };
 }
 
 function startTimers(options: AuditAppOptions, checkpoints: CheckpointService, retention: RetentionService): NodeJS.Timeout[] {

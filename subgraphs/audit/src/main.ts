@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const { server } = await createAuditApp({
     orm,
     logger,
+    // Created in this call, so the live feed subscribes before Redis connects (see createAuditApp).
     pubsub: createPubSub(env.REDIS_URL, logger),
     introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
     signer: new CheckpointSigner(key, previousKeys(env.AUDIT_PREVIOUS_JWKS)),

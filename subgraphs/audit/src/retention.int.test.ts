@@ -44,9 +44,13 @@ describe('retention', () => {
 
   it('exports and removes events up to the last checkpoint before the cutoff; the chain still verifies', async () => {
     const later = new Date(Date.now() + DAYS_31);
+    const live = audit.app.feed.open({ service: 'audit' });
     const run = await audit.app.retention.run(audit.em(), later);
     expect(run).toMatchObject({ status: 'DONE', fromSeq: 1, throughSeq: 20, removed: 20 });
     if (run.status !== 'DONE') return;
+    // Announced once its transaction committed, like any ingested event: live subscribers see it.
+    expect((await live.next()).value).toMatchObject({ seq: 26, action: 'audit.events.pruned' });
+    await live.return();
 
     // 21..25 stay; the run itself was recorded as event 26. Checkpoint 20 stays: it vouches for 21.
     expect(await seqs('events')).toEqual([21, 22, 23, 24, 25, 26]);

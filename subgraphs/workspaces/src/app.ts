@@ -9,8 +9,11 @@ import { Outbox, OutboxRelay } from '@citadel/kit/outbox';
 import type { PubSub } from '@citadel/kit/pubsub';
 import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
 import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
+import { serveSubgraphSubscriptions, type SubgraphSubscriptions } from '@citadel/kit/subgraph-subscriptions';
 import { GrantMirror, type ScopedGrantSink } from './grant-mirror';
 import { buildWorkspacesSchema, SUBGRAPH_NAME } from './schema';
+import { TodoEventHub } from './todos/todo-event-hub';
+import { TodoEventService } from './todos/todo-event.service';
 import { TodoService } from './todos/todo.service';
 import { extendContext } from './workspaces.context';
 import { WorkspaceService } from './workspaces/workspace.service';
@@ -30,6 +33,8 @@ export interface WorkspacesAppOptions {
   outboxPollMs?: number;
   /** Failed deliveries before an event is parked as dead (default 10). */
   outboxMaxAttempts?: number;
+  /** Events a todoEvents subscription may have waiting before it is ended (default 1,000). */
+  maxQueuedEvents?: number;
   /** First retry delay of a failed grant mirror call (default 250 ms). */
   grantRetryMs?: number;
   /**
@@ -45,6 +50,10 @@ export interface WorkspacesApp {
   todos: TodoService;
   mirror: GrantMirror;
   relay: OutboxRelay;
+  /** graphql-ws on /graphql, for the gateway's subscriptions. */
+  subscriptions: SubgraphSubscriptions;
+  /** The fan-out of live todo events (its `stats` show what is held). */
+  todoEvents: TodoEventHub;
 }
 
 export async function createWorkspacesApp(options: WorkspacesAppOptions): Promise<WorkspacesApp> {
@@ -54,7 +63,8 @@ export async function createWorkspacesApp(options: WorkspacesAppOptions): Promis
   const workspaces = new WorkspaceService(outbox, mirror);
   const todos = new TodoService(outbox);
   const relay = new OutboxRelay({ orm, schema: SUBGRAPH_NAME, logger, deliver: options.deliverEvents, pubsub: options.pubsub, pollMs: options.outboxPollMs ?? 1_000, maxAttempts: options.outboxMaxAttempts ?? 10 });
-  const schema = await buildWorkspacesSchema({ workspaces, todos, relay: () => relay });
+  const todoEvents = new TodoEventHub({ pubsub: options.pubsub, logger, maxQueue: options.maxQueuedEvents });
+  const schema = await buildWorkspacesSchema({ workspaces, todos, todoEvents: new TodoEventService(todoEvents), relay: () => relay });
   const endpoint = await createSubgraphEndpoint({
     schema,
     orm,
@@ -68,15 +78,28 @@ export async function createWorkspacesApp(options: WorkspacesAppOptions): Promis
     logger,
     routes: { '/graphql': endpoint.route, '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, options.key.jwks) },
     ready: async () => (options.catalogueRegistered?.() ?? true) && (await databaseReady(orm)),
+    // Open sockets would hold the drain until its timeout: close them first.
+    beforeDrain: () => subscriptions.close(),
     onClose: async () => {
       await endpoint.stop();
+      await todoEvents.close();
       await relay.stop();
       await mirror.settled();
       await options.pubsub.close();
       await orm.close();
     },
   });
+  const subscriptions = serveSubgraphSubscriptions({
+    http: server.http,
+    path: '/graphql',
+    schema,
+    orm,
+    logger,
+    verifyInternalToken: options.verifyInternalToken,
+    extendContext,
+  });
+  subscriptions.useMetrics(server.metrics.registry);
   relay.useMetrics(server.metrics.registry);
   relay.start();
-  return { server, workspaces, todos, mirror, relay };
+  return { server, workspaces, todos, mirror, relay, subscriptions, todoEvents };
 }

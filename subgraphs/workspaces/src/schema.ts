@@ -1,10 +1,12 @@
 // The workspaces subgraph's schema: the explicit list of resolvers and entities.
-import { buildFederatedSchema } from '@citadel/kit/federation';
 import { OutboxEntrySchema, type OutboxRelay } from '@citadel/kit/outbox';
 import { outboxAdminResolver } from '@citadel/kit/outbox-admin';
 import { migrationsDir } from '@citadel/kit/paths';
 import type { GraphQLSchema } from 'graphql';
 import { workspacesMigrations } from '../../../migrations/workspaces';
+import { buildFederatedSchema } from '@citadel/kit/federation';
+import { todoEventsResolver } from './todos/todo-event.resolver';
+import type { TodoEventService } from './todos/todo-event.service';
 import { IdempotencyKeyEntity, TodoEntity } from './todos/todo.entity';
 import { TodoResolver } from './todos/todo.resolver';
 import type { TodoService } from './todos/todo.service';
@@ -27,6 +29,8 @@ export const database = {
 export interface WorkspacesServices {
   workspaces: WorkspaceService;
   todos: TodoService;
+  /** Live todo events, fed by the outbox relay through pubsub. */
+  todoEvents: TodoEventService;
   /** The outbox relay, for the dead-event admin fields (read when one is used). */
   relay: () => OutboxRelay;
 }
@@ -37,6 +41,7 @@ export function buildWorkspacesSchema(services: WorkspacesServices): Promise<Gra
       new WorkspaceResolver(services.workspaces),
       new MemberResolver(services.workspaces),
       new TodoResolver(services.todos),
+      todoEventsResolver(services.todoEvents),
       new UserResolver(services.workspaces),
       outboxAdminResolver(SUBGRAPH_NAME, services.relay),
     ],

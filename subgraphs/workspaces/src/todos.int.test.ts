@@ -159,8 +159,21 @@ describe('todo events', () => {
       'workspaces.todo.assigned',
       'workspaces.todo.deleted',
     ]);
-    expect(events[1]!.changes).toEqual({ before: { title: 'Tracked', version: 1 }, after: { title: 'Tracked!', version: 2 } });
-    expect(events[4]!.changes).toEqual({ before: { assigneeId: null, version: 4 }, after: { assigneeId: ws.people.ADMIN.userId, version: 5 } });
-    expect(events[5]).toMatchObject({ actor: { id: ws.people.ADMIN.userId }, changes: { before: { title: 'Tracked!' }, after: null } });
+    // Each carries the whole todo before and after (what live subscribers are shown); what changed is their difference.
+    const whole = { workspaceId: ws.id, description: null, dueAt: null, createdBy: ws.people.MEMBER.userId, createdAt: expect.any(String), updatedAt: expect.any(String) };
+    expect(events[0]!.changes).toEqual({ before: null, after: { ...whole, title: 'Tracked', status: 'OPEN', assigneeId: null, version: 1 } });
+    expect(events[1]!.changes).toEqual({
+      before: { ...whole, title: 'Tracked', status: 'OPEN', assigneeId: null, version: 1 },
+      after: { ...whole, title: 'Tracked!', status: 'OPEN', assigneeId: null, version: 2 },
+    });
+    const changed = (e: (typeof events)[number]) => Object.keys(e.changes!.after!).filter((k) => JSON.stringify(e.changes!.before![k]) !== JSON.stringify(e.changes!.after![k])).sort();
+    expect(events.slice(1, 5).map(changed)).toEqual([
+      ['title', 'updatedAt', 'version'],
+      ['status', 'updatedAt', 'version'],
+      ['status', 'updatedAt', 'version'],
+      ['assigneeId', 'updatedAt', 'version'],
+    ]);
+    expect(events[4]!.changes!.after).toMatchObject({ assigneeId: ws.people.ADMIN.userId, version: 5 });
+    expect(events[5]).toMatchObject({ actor: { id: ws.people.ADMIN.userId }, changes: { before: { ...whole, title: 'Tracked!', assigneeId: ws.people.ADMIN.userId, version: 5 }, after: null } });
   });
 });

@@ -9,6 +9,7 @@ export const WORKSPACES_ERRORS = {
   NOT_FOUND: COMMON_ERRORS.NOT_FOUND,
   VERSION_CONFLICT: COMMON_ERRORS.VERSION_CONFLICT,
   BAD_USER_INPUT: COMMON_ERRORS.BAD_USER_INPUT,
+  TOO_MANY_REQUESTS: COMMON_ERRORS.TOO_MANY_REQUESTS,
 } as const;
 
 export const lastOwner = () =>
@@ -20,5 +21,11 @@ export const forbidden = (message: string) => new AppError(WORKSPACES_ERRORS.FOR
 /** The same answer whether the workspace does not exist or the caller is not in it. */
 export const workspaceNotFound = () => new AppError(WORKSPACES_ERRORS.NOT_FOUND, 'No such workspace');
 export const todoNotFound = () => new AppError(WORKSPACES_ERRORS.NOT_FOUND, 'No such todo');
+/** Ends a live subscription of someone removed from the workspace, or who left it. */
+export const noLongerMember = () => new AppError(WORKSPACES_ERRORS.FORBIDDEN, 'You are no longer a member of this workspace');
+export const workspaceDeleted = () => new AppError(WORKSPACES_ERRORS.NOT_FOUND, 'This workspace was deleted');
+/** A subscriber so far behind that its queue filled: it must reload what it shows and subscribe again. */
+export const eventsOverflowed = (maxQueue: number) =>
+  new AppError(WORKSPACES_ERRORS.TOO_MANY_REQUESTS, `More than ${maxQueue} events were waiting for this subscription; reload the todos and subscribe again`);
 export const versionConflict = (currentVersion: number) =>
   new AppError(WORKSPACES_ERRORS.VERSION_CONFLICT, 'The todo changed since you read it; reload it and apply your change again', { currentVersion });

@@ -8,7 +8,7 @@ import { toCheckpoint } from '../chain/chain-verifier';
 import { checkpointLine, eventLine } from '../chain/export-lines';
 import { exportTooLarge } from '../audit.errors';
 import { query, queryOne } from '../sql';
-import { CHECKPOINT_COLUMNS, EVENT_COLUMNS, toStoredEvent, type CheckpointRow, type EventRow } from './event.row';
+import { CHECKPOINT_COLUMNS, EVENT_COLUMNS, FILTER_MAX_LENGTH, toStoredEvent, type CheckpointRow, type EventRow } from './event.row';
 
 export interface AuditEventFilter {
   actorId?: string | null | undefined;
@@ -62,6 +62,18 @@ export class EventQueryService {
     if (!UUID.test(id)) throw badUserInput('`id` is not a valid event id', { field: 'id' });
     const row = await queryOne<EventRow>(em, `select ${EVENT_COLUMNS} from "audit"."events" where "id" = ?::uuid`, [id]);
     return row ? toStoredEvent(row) : null;
+  }
+
+  /** The stored events among `ids` (lower-case UUIDs), in seq order; unknown ids are left out. */
+  async byIds(em: EntityManager, ids: readonly string[]): Promise<StoredEvent[]> {
+    if (ids.length === 0) return [];
+    const rows = await query<EventRow>(
+      em,
+      `select ${EVENT_COLUMNS} from "audit"."events" where "id" = any(?::uuid[]) order by "seq"`,
+      // A Postgres array literal: the caller passes UUIDs only, nothing to escape.
+      [`{${ids.join(',')}}`],
+    );
+    return rows.map(toStoredEvent);
   }
 
   /**
@@ -126,12 +138,14 @@ function whereClause(filter: AuditEventFilter): Where {
     conditions.push(`"${column}" = ?`);
     params.push(value);
   };
-  exact('actor_id', filter.actorId, 'actorId', 128);
-  exact('target_type', filter.targetType, 'targetType', 64);
-  exact('target_id', filter.targetId, 'targetId', 256);
+  exact('actor_id', filter.actorId, 'actorId', FILTER_MAX_LENGTH.actorId);
+  exact('target_type', filter.targetType, 'targetType', FILTER_MAX_LENGTH.targetType);
+  exact('target_id', filter.targetId, 'targetId', FILTER_MAX_LENGTH.targetId);
   exact('outcome', filter.outcome, 'outcome', 16);
   if (filter.action != null && filter.action !== '') {
-    if (filter.action.length > 128) throw badUserInput('`action` must be at most 128 characters', { field: 'action' });
+    if (filter.action.length > FILTER_MAX_LENGTH.action) {
+      throw badUserInput(`\`action\` must be at most ${FILTER_MAX_LENGTH.action} characters`, { field: 'action' });
+    }
     conditions.push(`"action" like ? escape '\\'`);
     params.push(`${filter.action.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
   }

@@ -10,6 +10,9 @@ export const EVENT_COLUMNS = `
   "user_agent" as "userAgent", "request_id" as "requestId", "trace_id" as "traceId",
   "operation_name" as "operationName", "changes", "prev_hash" as "prevHash", "hash"`;
 
+/** Longest value of each text filter (its column's size); a longer one is BAD_USER_INPUT. */
+export const FILTER_MAX_LENGTH = { actorId: 128, action: 128, targetType: 64, targetId: 256, service: 64 } as const;
+
 export type EventRow = Omit<StoredEvent, 'seq'> & { seq: string };
 
 /** bigint arrives as text; every seq fits a JS number (2^53). */

@@ -12,7 +12,15 @@ import type { CheckpointService } from '../chain/checkpoint.service';
 import { query } from '../sql';
 import type { NormalizedEvent } from './event.input';
 
+/** Where each committed append is announced, as a RecordedMessage (the live feed listens). */
 export const RECORDED_CHANNEL = 'audit.events.recorded';
+
+/** The events one transaction appended: seqs firstSeq..lastSeq, their ids in seq order. */
+export interface RecordedMessage {
+  firstSeq: number;
+  lastSeq: number;
+  ids: string[];
+}
 /** Events appended in one transaction at most (a single delivery is never split). */
 const MAX_GROUP_EVENTS = 2_000;
 
@@ -23,6 +31,8 @@ export interface AppendResult {
   /** The sequence numbers given to the accepted events; null when none was accepted. */
   firstSeq: number | null;
   lastSeq: number | null;
+  /** The accepted events' ids, in seq order. */
+  ids: string[];
   /** Checkpoints signed by the transaction that stored them. */
   checkpoints: Checkpoint[];
 }
@@ -43,7 +53,7 @@ export class IngestService {
     private readonly logger: Logger,
   ) {}
 
-  /** Appends the delivery (with any others waiting) in a transaction, then announces the new range. */
+  /** Appends the delivery (with any others waiting) in a transaction, then announces what it stored. */
   ingest(em: EntityManager, events: readonly NormalizedEvent[]): Promise<AppendResult> {
     return new Promise((resolve, reject) => {
       this.waiting.push({ events, resolve, reject });
@@ -51,7 +61,10 @@ export class IngestService {
     });
   }
 
-  /** Appends inside the caller's transaction `tx` (retention records its own run this way). */
+  /**
+   * Appends inside the caller's transaction `tx` (retention records its own run this way); the
+   * caller announces the result once `tx` committed.
+   */
   async appendInTransaction(tx: EntityManager, events: readonly NormalizedEvent[]): Promise<AppendResult> {
     return (await this.appendGroup(tx, [events]))[0]!;
   }
@@ -88,7 +101,7 @@ export class IngestService {
   /** One result per batch, in order; an id stored before or earlier in the group is a duplicate. */
   private async appendGroup(tx: EntityManager, batches: readonly (readonly NormalizedEvent[])[]): Promise<AppendResult[]> {
     const ids = [...new Set(batches.flatMap((batch) => batch.map((event) => event.id)))];
-    if (ids.length === 0) return batches.map(() => ({ accepted: 0, duplicates: 0, firstSeq: null, lastSeq: null, checkpoints: [] }));
+    if (ids.length === 0) return batches.map(() => ({ accepted: 0, duplicates: 0, firstSeq: null, lastSeq: null, ids: [], checkpoints: [] }));
     await lockChain(tx);
     // Under the lock no other append can store these ids between this read and the insert.
     const head = await readHead(tx, ids);
@@ -97,7 +110,7 @@ export class IngestService {
     let prevHash = head.hash;
     const rows: StoredRow[] = [];
     const results: AppendResult[] = batches.map((batch) => {
-      const result: AppendResult = { accepted: 0, duplicates: 0, firstSeq: null, lastSeq: null, checkpoints: [] };
+      const result: AppendResult = { accepted: 0, duplicates: 0, firstSeq: null, lastSeq: null, ids: [], checkpoints: [] };
       for (const event of batch) {
         if (seen.has(event.id)) {
           result.duplicates++;
@@ -109,6 +122,7 @@ export class IngestService {
         rows.push({ ...chained, prevHash, hash });
         prevHash = hash;
         result.accepted++;
+        result.ids.push(event.id);
         result.firstSeq ??= seq;
         result.lastSeq = seq;
       }
@@ -121,12 +135,22 @@ export class IngestService {
     return results;
   }
 
-  /** Best effort: followers (a live feed) can always catch up by seq. */
-  private async announce(results: AppendResult[]): Promise<void> {
-    const seqs = results.flatMap((r) => (r.lastSeq === null ? [] : [r.firstSeq!, r.lastSeq]));
-    if (seqs.length === 0) return;
+  /**
+   * Publishes what committed transactions stored, for the live feed on every instance. Call it
+   * only after the commit: a subscriber must never see an event that rolled back. Best effort:
+   * a follower can always catch up by seq.
+   */
+  async announce(results: readonly AppendResult[]): Promise<void> {
+    const stored = results.filter((r) => r.lastSeq !== null);
+    if (stored.length === 0) return;
+    const message: RecordedMessage = {
+      firstSeq: Math.min(...stored.map((r) => r.firstSeq!)),
+      lastSeq: Math.max(...stored.map((r) => r.lastSeq!)),
+      // Results of one group are in seq order (each batch's events follow the previous batch's).
+      ids: stored.flatMap((r) => r.ids),
+    };
     await this.pubsub
-      .publish(RECORDED_CHANNEL, { firstSeq: Math.min(...seqs), lastSeq: Math.max(...seqs) })
+      .publish(RECORDED_CHANNEL, message)
       .catch((error: unknown) => this.logger.warn({ err: error }, 'could not announce recorded audit events'));
   }
 }

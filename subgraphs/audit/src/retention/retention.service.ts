@@ -10,7 +10,7 @@ import type { ChainVerification, ChainVerifier } from '../chain/chain-verifier';
 import { toCheckpoint } from '../chain/chain-verifier';
 import { checkpointLine, eventLine } from '../chain/export-lines';
 import { CHECKPOINT_COLUMNS, EVENT_COLUMNS, toStoredEvent, type CheckpointRow, type EventRow } from '../events/event.row';
-import type { IngestService } from '../events/ingest.service';
+import type { AppendResult, IngestService } from '../events/ingest.service';
 import { query, queryOne, RETENTION_LOCK } from '../sql';
 
 export interface RetentionSettings {
@@ -39,6 +39,7 @@ export class RetentionService {
   async run(em: EntityManager, now: Date = new Date()): Promise<RetentionRun> {
     if (this.settings.days <= 0) return { status: 'DISABLED', cutoff: null };
     const cutoff = new Date(now.getTime() - this.settings.days * DAY_MS);
+    let recorded: AppendResult | undefined;
     const run = await em.transactional(async (tx): Promise<RetentionRun> => {
       const locked = await queryOne<{ locked: boolean }>(tx, 'select pg_try_advisory_xact_lock(hashtext(?)) as "locked"', [RETENTION_LOCK]);
       if (!locked?.locked) return { status: 'BUSY', cutoff };
@@ -59,9 +60,11 @@ export class RetentionService {
       const pruned = await queryOne<{ removed: string }>(tx, 'select "audit"."prune_through"(?)::text as "removed"', [throughSeq]);
       const removed = Number(pruned?.removed ?? 0);
       // The run is itself on the trail, in the same transaction as the removal.
-      await this.ingest.appendInTransaction(tx, [prunedEvent({ fromSeq, throughSeq, removed, file: basename(file), cutoff })]);
+      recorded = await this.ingest.appendInTransaction(tx, [prunedEvent({ fromSeq, throughSeq, removed, file: basename(file), cutoff })]);
       return { status: 'DONE', cutoff, fromSeq, throughSeq, removed, file };
     });
+    // Committed: live subscribers may see the run's own event now.
+    if (run.status === 'DONE' && recorded) await this.ingest.announce([recorded]);
     if (run.status === 'REFUSED') {
       this.logger.error({ verification: run.verification }, 'audit retention refused: the events it would remove do not verify');
     } else if (run.status === 'DONE') {

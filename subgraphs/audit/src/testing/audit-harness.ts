@@ -13,23 +13,30 @@ import { ANONYMOUS, createInternalTokenVerifier, createServiceTokenVerifier, Int
 import { createOrm, migrate, type Orm } from '@citadel/kit/db';
 import { generateSigningKey, type SigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
-import { MemoryPubSub } from '@citadel/kit/pubsub';
+import { MemoryPubSub, type PubSub } from '@citadel/kit/pubsub';
 import { createTestDatabase, withClient } from '@citadel/kit/testing/database';
 import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphql-client';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { createAuditApp, type AuditApp } from '../app';
 import { CheckpointSigner } from '../chain/checkpoint';
 import { database, SUBGRAPH_NAME } from '../schema';
+import { CountingPubSub } from './counting-pubsub';
+import { openLiveSubscription, type LiveSubscription, type LiveSubscriptionOptions } from './live-subscription';
 
 export interface AuditHarnessOptions {
   checkpointEvery?: number;
   retentionDays?: number;
+  /** The app's pubsub (in-memory by default); the harness counts its handlers. */
+  pubsub?: () => PubSub;
+  /** A second instance of audit on this one's database (replicas behind one chain). */
+  shareDatabaseWith?: AuditHarness;
 }
 
 export type Producer = 'identity' | 'workspaces' | 'intruder';
 
 export interface AuditHarness {
   baseUrl: string;
+  databaseUrl: string;
   orm: Orm;
   app: AuditApp;
   key: SigningKey;
@@ -39,6 +46,12 @@ export interface AuditHarness {
   /** A service token as `producer` would mint it for audit; the intruder signs as identity with a key audit does not know. */
   serviceToken(producer?: Producer): Promise<string>;
   gatewayToken(): Promise<string>;
+  /** Handlers subscribed on the app's pubsub now, on `channel`. */
+  pubsubHandlers(channel: string): number;
+  /** A subscription over graphql-ws on /graphql, as the gateway would open it for `caller`. */
+  subscribe<T = Record<string, unknown>>(query: string, options?: LiveSubscriptionOptions & { caller?: Caller }): Promise<LiveSubscription<T>>;
+  /** Closes the connection of every subscription opened through `subscribe`. */
+  closeSubscriptions(): void;
   call<T = Record<string, unknown>>(query: string, options?: RequestOptions & { caller?: Caller }): ReturnType<typeof graphqlRequest<T>>;
   /** POST /internal/events with the given bearer token (identity's by default). */
   deliver(events: unknown[], token?: string | null): Promise<{ status: number; body: Record<string, unknown> }>;
@@ -48,10 +61,11 @@ export interface AuditHarness {
 }
 
 export async function startAudit(adminDatabaseUrl: string, options: AuditHarnessOptions = {}): Promise<AuditHarness> {
-  const testDb = await createTestDatabase(adminDatabaseUrl);
+  const shared = options.shareDatabaseWith;
+  const testDb = shared ? { url: shared.databaseUrl, drop: async () => undefined } : await createTestDatabase(adminDatabaseUrl);
   const logger = createLogger(SUBGRAPH_NAME, 'silent');
   const orm = await createOrm({ url: testDb.url, logger, ...database });
-  await migrate(orm, SUBGRAPH_NAME);
+  if (!shared) await migrate(orm, SUBGRAPH_NAME);
   const [key, gatewayKey, identityKey, workspacesKey, intruderKey] = await Promise.all([
     generateSigningKey(),
     generateSigningKey(),
@@ -61,10 +75,12 @@ export async function startAudit(adminDatabaseUrl: string, options: AuditHarness
   ]);
   const minter = new InternalTokenMinter(gatewayKey);
   const exportDir = mkdtempSync(join(tmpdir(), 'citadel-audit-export-'));
+  // Created in the tick the app subscribes to it, as main.ts does (see createAuditApp).
+  const pubsub = new CountingPubSub(options.pubsub?.() ?? new MemoryPubSub());
   const app = await createAuditApp({
     orm,
     logger,
-    pubsub: new MemoryPubSub(),
+    pubsub,
     introspection: true,
     signer: new CheckpointSigner(key),
     checkpointEvery: options.checkpointEvery ?? 100,
@@ -85,8 +101,10 @@ export async function startAudit(adminDatabaseUrl: string, options: AuditHarness
     intruder: new ServiceTokenMinter('identity', intruderKey),
   };
   const serviceToken = (producer: Producer = 'identity') => minters[producer].mint(SUBGRAPH_NAME);
+  const subscriptions = new Set<LiveSubscription<unknown>>();
   return {
     baseUrl,
+    databaseUrl: testDb.url,
     orm,
     app,
     key,
@@ -94,6 +112,20 @@ export async function startAudit(adminDatabaseUrl: string, options: AuditHarness
     em: () => orm.em.fork() as EntityManager,
     serviceToken,
     gatewayToken: () => minter.mint(ANONYMOUS, SUBGRAPH_NAME),
+    pubsubHandlers: (channel) => pubsub.handlers(channel),
+    subscribe: async <T>(query: string, subscribeOptions: LiveSubscriptionOptions & { caller?: Caller } = {}) => {
+      const subscription = await openLiveSubscription<T>(`ws://127.0.0.1:${port}/graphql`, query, {
+        ...subscribeOptions,
+        connectionToken: () => minter.mint(ANONYMOUS, SUBGRAPH_NAME),
+        callerToken: () => minter.mint(subscribeOptions.caller ?? ANONYMOUS, SUBGRAPH_NAME),
+      });
+      subscriptions.add(subscription as LiveSubscription<unknown>);
+      return subscription;
+    },
+    closeSubscriptions: () => {
+      for (const subscription of subscriptions) subscription.close();
+      subscriptions.clear();
+    },
     call: async (query, requestOptions = {}) => {
       const token = await minter.mint(requestOptions.caller ?? ANONYMOUS, SUBGRAPH_NAME);
       return graphqlRequest(`${baseUrl}/graphql`, query, { ...requestOptions, token });
@@ -109,6 +141,8 @@ export async function startAudit(adminDatabaseUrl: string, options: AuditHarness
     },
     sql: (work) => withClient(testDb.url, work),
     stop: async () => {
+      for (const subscription of subscriptions) subscription.close();
+      subscriptions.clear();
       await app.server.close();
       await testDb.drop();
     },

@@ -1,7 +1,8 @@
-// Integration harness: the real workspaces subgraph over HTTP on a fresh PostgreSQL database, with
-// a stand-in gateway key, a recorder in place of authz's grant endpoint, and a stand-in audit.
+// Integration harness: the real workspaces subgraph over HTTP and WebSocket on a fresh PostgreSQL
+// database, with a stand-in gateway key, a recorder in place of authz's grant endpoint, and a
+// stand-in audit. A second node can join the same database (and Redis) to test what crosses nodes.
 import 'reflect-metadata';
-import { afterAll, beforeAll, inject } from 'vitest';
+import { afterAll, beforeAll, inject, vi } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { createLocalJWKSet } from 'jose';
@@ -11,12 +12,15 @@ import type { ScopedGrant } from '@citadel/kit/authz-client';
 import { createOrm, migrate, type Orm } from '@citadel/kit/db';
 import { generateSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
-import { MemoryPubSub } from '@citadel/kit/pubsub';
+import { MemoryPubSub, type PubSub } from '@citadel/kit/pubsub';
+import type { SigningKey } from '@citadel/kit/keys';
 import { createTestDatabase } from '@citadel/kit/testing/database';
 import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphql-client';
+import type { Client } from 'graphql-ws';
 import { createWorkspacesApp, type WorkspacesApp } from '../app';
 import type { ScopedGrantSink } from '../grant-mirror';
 import { database, SUBGRAPH_NAME } from '../schema';
+import { connectAsGateway, watch, type Watch } from './live';
 
 /** Records what would have been sent to authz's `POST /internal/grants`; `down` makes it fail. */
 export class GrantRecorder implements ScopedGrantSink {
@@ -41,6 +45,7 @@ export class GrantRecorder implements ScopedGrantSink {
 
 export interface WorkspacesHarness {
   baseUrl: string;
+  databaseUrl: string;
   orm: Orm;
   app: WorkspacesApp;
   grants: GrantRecorder;
@@ -51,11 +56,31 @@ export interface WorkspacesHarness {
   /** Data statements the subgraph sent to PostgreSQL (the outbox relay's left out). */
   statements: string[];
   call<T = Record<string, unknown>>(query: string, options?: RequestOptions & { caller?: Caller }): ReturnType<typeof graphqlRequest<T>>;
+  /** A WebSocket connection to /graphql as the gateway opens one (lazy; closed by stop()). */
+  connect(): Client;
+  /** Subscribes on the shared connection as `caller`; `authorization` replaces the caller's internal token. */
+  subscribe<T = Record<string, unknown>>(query: string, options?: { caller?: Caller; variables?: Record<string, unknown>; authorization?: string }): Watch<T>;
+  /**
+   * Starts a subscription and waits until this node serves it (its open-subscription count went up):
+   * graphql-ws has no "subscribed" acknowledgement, and a change made before then is not seen.
+   */
+  live<T>(start: () => Watch<T>): Promise<Watch<T>>;
+  /** Mints an internal token for `caller`, as the gateway would for this subgraph (or `audience`). */
+  token(caller: Caller, audience?: string): Promise<string>;
   stop(): Promise<void>;
 }
 
-export async function startWorkspaces(adminDatabaseUrl: string): Promise<WorkspacesHarness> {
-  const testDb = await createTestDatabase(adminDatabaseUrl);
+/** What a second node needs from the first to join it: its database and gateway key. */
+export interface StartOptions {
+  pubsub?: PubSub;
+  /** Join this node's database (already migrated) instead of creating one. */
+  join?: WorkspacesHarness;
+}
+
+const gatewayKeys = new WeakMap<WorkspacesHarness, SigningKey>();
+
+export async function startWorkspaces(adminDatabaseUrl: string, options: StartOptions = {}): Promise<WorkspacesHarness> {
+  const testDb = options.join ? { url: options.join.databaseUrl, drop: async () => undefined } : await createTestDatabase(adminDatabaseUrl);
   const statements: string[] = [];
   // MikroORM's query log goes to this logger at debug level; only its SQL lines are kept.
   const sink = new Writable({
@@ -72,16 +97,17 @@ export async function startWorkspaces(adminDatabaseUrl: string): Promise<Workspa
   });
   const logger = createLogger(SUBGRAPH_NAME, 'debug', sink);
   const orm = await createOrm({ url: testDb.url, logger, ...database });
-  await migrate(orm, SUBGRAPH_NAME);
+  if (!options.join) await migrate(orm, SUBGRAPH_NAME);
   orm.config.set('debug', ['query']);
-  const [gatewayKey, workspacesKey] = await Promise.all([generateSigningKey(), generateSigningKey()]);
+  const joined = options.join ? gatewayKeys.get(options.join) : undefined;
+  const [gatewayKey, workspacesKey] = await Promise.all([joined ?? generateSigningKey(), generateSigningKey()]);
   const events: AuditEventInput[] = [];
   const grants = new GrantRecorder();
   const minter = new InternalTokenMinter(gatewayKey);
   const app = await createWorkspacesApp({
     orm,
     logger,
-    pubsub: new MemoryPubSub(),
+    pubsub: options.pubsub ?? new MemoryPubSub(),
     introspection: true,
     verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: createLocalJWKSet(gatewayKey.jwks) }),
     key: workspacesKey,
@@ -94,8 +120,12 @@ export async function startWorkspaces(adminDatabaseUrl: string): Promise<Workspa
   });
   const port = await app.server.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${port}`;
-  return {
+  const token = (caller: Caller, audience = SUBGRAPH_NAME) => minter.mint(caller, audience);
+  let shared: Client | undefined;
+  const connect = () => connectAsGateway(baseUrl, () => token(ANONYMOUS));
+  const harness: WorkspacesHarness = {
     baseUrl,
+    databaseUrl: testDb.url,
     orm,
     app,
     grants,
@@ -109,11 +139,31 @@ export async function startWorkspaces(adminDatabaseUrl: string): Promise<Workspa
       const token = await minter.mint(options.caller ?? ANONYMOUS, SUBGRAPH_NAME);
       return graphqlRequest(`${baseUrl}/graphql`, query, { ...options, token });
     },
+    connect,
+    subscribe: (query, options = {}) =>
+      watch((shared ??= connect()), query, {
+        variables: options.variables,
+        authorization: options.authorization !== undefined ? Promise.resolve(options.authorization) : token(options.caller ?? ANONYMOUS).then((t) => `Bearer ${t}`),
+      }),
+    live: async (start) => {
+      const before = app.subscriptions.active;
+      const started = start();
+      await vi.waitFor(() => {
+        if (started.isEnded()) throw new Error('the subscription ended before it was live');
+        if (app.subscriptions.active <= before) throw new Error('not live yet');
+      }, { timeout: 5_000, interval: 5 });
+      return started;
+    },
+    token,
     stop: async () => {
+      // The server first: it must close open subscriptions itself rather than wait on their sockets.
       await app.server.close();
+      await shared?.dispose();
       await testDb.drop();
     },
   };
+  gatewayKeys.set(harness, gatewayKey);
+  return harness;
 }
 
 /** A signed-in user as the gateway describes one: every account holds role `user`. */
@@ -122,10 +172,10 @@ export function userCaller(userId: string = randomUUID()): Caller {
 }
 
 /** One workspaces subgraph per test file, on a fresh database. */
-export function useWorkspaces() {
+export function useWorkspaces(options: { pubsub?: () => PubSub } = {}) {
   let started: WorkspacesHarness | undefined;
   beforeAll(async () => {
-    started = await startWorkspaces(inject('adminDatabaseUrl'));
+    started = await startWorkspaces(inject('adminDatabaseUrl'), { pubsub: options.pubsub?.() });
   });
   afterAll(async () => started?.stop());
   return new Proxy({} as WorkspacesHarness, {

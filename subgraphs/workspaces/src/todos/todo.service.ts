@@ -62,7 +62,7 @@ export class TodoService {
       if (fields.assigneeId) await assertMember(tx, input.workspaceId, fields.assigneeId);
       const now = new Date();
       const todo = tx.create(TodoEntity, { id, workspaceId: input.workspaceId, ...fields, status: 'OPEN', createdBy: actorId, version: 1, createdAt: now, updatedAt: now });
-      this.outbox.add(tx, { action: 'workspaces.todo.created', target: target(id), changes: { after: { workspaceId: input.workspaceId, ...snapshot(todo) } } });
+      this.outbox.add(tx, { action: 'workspaces.todo.created', target: target(id), changes: { after: snapshot(todo) } });
       return todo;
     });
   }
@@ -99,7 +99,7 @@ export class TodoService {
   async delete(em: EntityManager, actorId: string, id: string): Promise<boolean> {
     await em.transactional(async (tx) => {
       const todo = await this.lockedForWrite(tx, actorId, id);
-      this.outbox.add(tx, { action: 'workspaces.todo.deleted', target: target(id), changes: { before: { workspaceId: todo.workspaceId, ...snapshot(todo) } } });
+      this.outbox.add(tx, { action: 'workspaces.todo.deleted', target: target(id), changes: { before: snapshot(todo) } });
       tx.remove(todo);
     });
     return true;
@@ -107,7 +107,9 @@ export class TodoService {
 
   /**
    * Applies what `decide` returns to the locked todo; a change that changes nothing is no event and
-   * no new version (completing a done todo twice is harmless).
+   * no new version (completing a done todo twice is harmless). The event holds the whole todo before
+   * and after: live subscribers are shown it as of this change, with no read of a row that may have
+   * moved on since.
    */
   private change(
     em: EntityManager,
@@ -119,16 +121,11 @@ export class TodoService {
     return em.transactional(async (tx) => {
       const todo = await this.lockedForWrite(tx, actorId, id);
       const wanted = await decide(todo, tx);
-      const before: Record<string, unknown> = {};
-      const after: Record<string, unknown> = {};
-      for (const [field, value] of Object.entries(wanted) as [keyof Todo, unknown][]) {
-        if (sameValue(todo[field], value)) continue;
-        before[field] = todo[field];
-        after[field] = value;
-      }
-      if (Object.keys(after).length === 0) return todo;
-      Object.assign(todo, after, { version: todo.version + 1, updatedAt: new Date() });
-      this.outbox.add(tx, { action, target: target(id), changes: { before: { ...before, version: todo.version - 1 }, after: { ...after, version: todo.version } } });
+      const changed = (Object.entries(wanted) as [keyof Todo, unknown][]).filter(([field, value]) => !sameValue(todo[field], value));
+      if (changed.length === 0) return todo;
+      const before = snapshot(todo);
+      Object.assign(todo, Object.fromEntries(changed), { version: todo.version + 1, updatedAt: new Date() });
+      this.outbox.add(tx, { action, target: target(id), changes: { before, after: snapshot(todo) } });
       return todo;
     });
   }
@@ -171,8 +168,20 @@ function requestHash(fields: { title: string; description: string | null; dueAt:
   return createHash('sha256').update(canonical).digest('hex');
 }
 
+/** Every column of the todo but its id (the event's target): what todo events carry as before and after. */
 function snapshot(todo: Todo): Record<string, unknown> {
-  return { title: todo.title, description: todo.description, status: todo.status, dueAt: todo.dueAt, assigneeId: todo.assigneeId, version: todo.version };
+  return {
+    workspaceId: todo.workspaceId,
+    title: todo.title,
+    description: todo.description,
+    status: todo.status,
+    dueAt: todo.dueAt,
+    assigneeId: todo.assigneeId,
+    createdBy: todo.createdBy,
+    version: todo.version,
+    createdAt: todo.createdAt,
+    updatedAt: todo.updatedAt,
+  };
 }
 
 function sameValue(a: unknown, b: unknown): boolean {
