@@ -136,6 +136,24 @@ describe('subscriptions through the gateway', () => {
     watched.unsubscribe();
   });
 
+  it('relays audit events live to an administrator, with the acting user from identity, and refuses anyone without audit.event.read', async () => {
+    const query = 'subscription { auditEventRecorded(filter: { service: "workspaces", action: "workspaces.todo" }) { action outcome actor { user { name } } target { type id } } }';
+    const watched = await live(
+      () => watch<{ auditEventRecorded: { action: string; outcome: string; actor: { user: { name: string } | null }; target: { type: string; id: string } } }>(client(admin), query),
+      platform.auditUrl,
+    );
+    const id = await createTodo(ada.token, 'Watched by audit');
+    const [event] = await watched.waitFor(1);
+    expect(event).toEqual({
+      data: { auditEventRecorded: { action: 'workspaces.todo.created', outcome: 'SUCCESS', actor: { user: { name: 'ada' } }, target: { type: 'Todo', id } } },
+    });
+    watched.unsubscribe();
+
+    const refused = watch(client(bob.token), query);
+    await within(refused.ended, 5_000, 'the refusal');
+    expect(refused.events.flatMap(codes)).toEqual(['UNAUTHORIZED_FIELD_OR_TYPE']);
+  });
+
   it('refuses a non-member with NOT_FOUND and an anonymous caller with UNAUTHORIZED_FIELD_OR_TYPE, sending nothing else', async () => {
     const outsider = watch(client(cy.token), WATCH, { w: workspaceId });
     await within(outsider.ended, 5_000, 'the refusal');

@@ -11,6 +11,8 @@ export const COMMON_ERRORS = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   VERSION_CONFLICT: 'VERSION_CONFLICT',
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
+  /** A live subscription ended because it would otherwise miss events (`reason`: SLOW_READER, READ_FAILED). */
+  SUBSCRIPTION_INTERRUPTED: 'SUBSCRIPTION_INTERRUPTED',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
 
@@ -24,6 +26,13 @@ export class AppError extends GraphQLError {
     return String(this.extensions.code);
   }
 }
+
+/**
+ * Ends a subscription that would otherwise miss events: its reader fell too far behind
+ * (SLOW_READER) or a batch could not be read (READ_FAILED). The client re-reads, then resubscribes.
+ */
+export const subscriptionInterrupted = (reason: 'SLOW_READER' | 'READ_FAILED', message: string) =>
+  new AppError(COMMON_ERRORS.SUBSCRIPTION_INTERRUPTED, message, { reason });
 
 export const unauthenticated = (message = 'Authentication required') =>
   new AppError(COMMON_ERRORS.UNAUTHENTICATED, message);

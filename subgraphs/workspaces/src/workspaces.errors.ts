@@ -1,5 +1,5 @@
 // Error codes the workspaces subgraph promises to clients (documented in docs/workspaces.md).
-import { AppError, COMMON_ERRORS } from '@citadel/kit/errors';
+import { AppError, COMMON_ERRORS, subscriptionInterrupted } from '@citadel/kit/errors';
 
 export const WORKSPACES_ERRORS = {
   LAST_OWNER: 'LAST_OWNER',
@@ -9,7 +9,7 @@ export const WORKSPACES_ERRORS = {
   NOT_FOUND: COMMON_ERRORS.NOT_FOUND,
   VERSION_CONFLICT: COMMON_ERRORS.VERSION_CONFLICT,
   BAD_USER_INPUT: COMMON_ERRORS.BAD_USER_INPUT,
-  TOO_MANY_REQUESTS: COMMON_ERRORS.TOO_MANY_REQUESTS,
+  SUBSCRIPTION_INTERRUPTED: COMMON_ERRORS.SUBSCRIPTION_INTERRUPTED,
 } as const;
 
 export const lastOwner = () =>
@@ -26,6 +26,6 @@ export const noLongerMember = () => new AppError(WORKSPACES_ERRORS.FORBIDDEN, 'Y
 export const workspaceDeleted = () => new AppError(WORKSPACES_ERRORS.NOT_FOUND, 'This workspace was deleted');
 /** A subscriber so far behind that its queue filled: it must reload what it shows and subscribe again. */
 export const eventsOverflowed = (maxQueue: number) =>
-  new AppError(WORKSPACES_ERRORS.TOO_MANY_REQUESTS, `More than ${maxQueue} events were waiting for this subscription; reload the todos and subscribe again`);
+  subscriptionInterrupted('SLOW_READER', `More than ${maxQueue} events were waiting for this subscription; reload the todos and subscribe again`);
 export const versionConflict = (currentVersion: number) =>
   new AppError(WORKSPACES_ERRORS.VERSION_CONFLICT, 'The todo changed since you read it; reload it and apply your change again', { currentVersion });

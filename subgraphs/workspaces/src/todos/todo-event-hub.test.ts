@@ -102,13 +102,13 @@ describe('TodoEventHub', () => {
     await expect.poll(() => hub.stats).toEqual({ subscriptions: 0, workspaces: 0, channels: 0 });
   });
 
-  it('ends a stream whose reader falls more than maxQueue behind with TOO_MANY_REQUESTS, and forgets it', async () => {
+  it('ends a stream whose reader falls more than maxQueue behind with SUBSCRIPTION_INTERRUPTED, and forgets it', async () => {
     const { hub, changed } = setup({ maxQueue: 2 });
     const ws = randomUUID();
     const slow = await hub.open(ws, ALICE);
     for (let i = 0; i < 3; i++) await changed(ws);
     await expect.poll(() => hub.stats.subscriptions).toBe(0);
-    expect((await readAll(slow)).error).toMatchObject({ code: 'TOO_MANY_REQUESTS' });
+    expect((await readAll(slow)).error).toMatchObject({ code: 'SUBSCRIPTION_INTERRUPTED' });
   });
 
   it('holds its pubsub channels only while a stream is open, however streams come and go', async () => {

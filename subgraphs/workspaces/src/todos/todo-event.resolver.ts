@@ -12,7 +12,7 @@ export function todoEventsResolver(events: TodoEventService): object {
     @Subscription(() => TodoEventType, {
       description:
         'Changes to the todos of a workspace you are a member of, in order, once committed. NOT_FOUND for a non-member. ' +
-        'Ends with FORBIDDEN when you are removed or leave, NOT_FOUND when the workspace is deleted, TOO_MANY_REQUESTS when you fall 1,000 events behind.',
+        'Ends with FORBIDDEN when you are removed or leave, NOT_FOUND when the workspace is deleted, SUBSCRIPTION_INTERRUPTED when you fall 1,000 events behind.',
       subscribe: ({ args, context }: SubscribeResolverData<unknown, { workspaceId: string }, WorkspacesContext>) =>
         events.subscribe(context.em, requireUser(context), args.workspaceId),
     })
