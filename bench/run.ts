@@ -6,6 +6,7 @@ import { graphqlRequest } from '@citadel/kit/testing/graphql-client';
 import { launch, type Platform } from '../e2e/launcher';
 import { measureAuthorizationCost } from './authorization';
 import { measureAudit } from './audit';
+import { measureSubscriptions } from './subscriptions';
 
 const LOGINS = Number(process.env.BENCH_LOGINS ?? 100);
 const QUERIES = Number(process.env.BENCH_QUERIES ?? 1000);
@@ -109,6 +110,8 @@ try {
 
   const authorization = await measureAuthorizationCost(warm.platform, Number(process.env.BENCH_AUTHZ_QUERIES ?? 500));
   const audit = await measureAudit(warm.platform, Number(process.env.BENCH_AUDIT_SECONDS ?? 15));
+  const live = await measureSubscriptions(warm.platform, { subscribers: Number(process.env.BENCH_SUBSCRIBERS ?? 1000) });
+  const kib = (bytes: number) => `${(bytes / 1024).toFixed(1)} KiB`;
 
   console.log(`start, cold (initdb + migrations + keys): ${cold.seconds.toFixed(1)} s`);
   console.log(`start, warm (existing data):             ${warm.seconds.toFixed(1)} s`);
@@ -127,6 +130,9 @@ try {
   console.log(`outbox delivery lag (recorded − occurred): ${summary(audit.lags)}`);
   console.log(`audit ingestion, 500/batch, 4 in flight:  ${(audit.ingested / audit.ingestSeconds).toFixed(0)} events/s (${audit.ingested} events)`);
   console.log(`chain verification:                       ${(audit.verified / audit.verifySeconds).toFixed(0)} events/s (${audit.verified} events)`);
+  console.log(`one todo event to ${live.subscribers} subscribers (mutation sent → received): ${summary(live.deliveries)}`);
+  console.log(`memory per subscriber: gateway heap ${kib(live.gatewayHeapPerSubscriber)}, gateway RSS ${kib(live.gatewayRssPerSubscriber)}, workspaces heap ${kib(live.subgraphHeapPerSubscriber)}`);
+  console.log(`workspace { todos(first: 20) { title assignee { name } } }, 16 in flight: ${live.todosRps.toFixed(0)} requests/s, ${summary(live.todosLatencies)}`);
 } finally {
   await warm.platform.stop();
   rmSync(cold.platform.dataDir, { recursive: true, force: true });

@@ -29,6 +29,7 @@ const parsed = parseEnv({
   MAX_ALIASES: z.coerce.number().int().min(0).default(30),
   MAX_ROOT_FIELDS: z.coerce.number().int().min(1).default(20),
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
+  SUBSCRIPTION_SHARED_FETCHES: list('identity'),
   INTROSPECTION: bool(false),
   EXPLORER: bool(true),
 });

@@ -23,6 +23,7 @@ import { DenialAudit } from './denial-audit';
 import { AuthorizingGateway } from './authorizing-gateway';
 import { supergraphFromFile } from './supergraph';
 import { SubscriptionRelay } from './subscriptions/relay';
+import { SharedFetches } from './subscriptions/shared-fetches';
 import { UpstreamConnections } from './subscriptions/upstream';
 import { attachGraphqlWs, endedReason } from './websocket';
 
@@ -89,6 +90,7 @@ async function main(): Promise<void> {
     validationRules,
     logger,
     queueLimit: env.SUBSCRIPTION_QUEUE_LIMIT,
+    sharedFetches: new SharedFetches(new Set(env.SUBSCRIPTION_SHARED_FETCHES)),
   });
   revoked.onRevoked((sessionIds) => relay.sessionsRevoked(sessionIds));
   userPermissions.onChange((userIds) => relay.permissionsChanged(userIds));

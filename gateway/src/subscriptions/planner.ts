@@ -7,6 +7,7 @@ import type { GatewayGraphQLRequestContext } from '@apollo/server-gateway-interf
 import { operationFromDocument, type Schema } from '@apollo/federation-internals';
 import type { FetchNode, PlanNode, QueryPlan, QueryPlanner, SubscriptionNode } from '@apollo/query-planner';
 import type { DocumentNode, ExecutionResult, GraphQLSchema } from 'graphql';
+import type { SharedFetches } from './shared-fetches';
 
 interface GatewayInternals {
   queryPlanner?: QueryPlanner;
@@ -62,11 +63,12 @@ export class PlannerSnapshot {
     document: DocumentNode,
     operationName: string | null,
     requestContext: GatewayGraphQLRequestContext,
+    shared?: SharedFetches,
   ): Promise<ExecutionResult> {
     const operationContext = buildOperationContext({ schema: this.internals.schema, operationDocument: document, operationName: operationName ?? undefined });
     const real = this.internals.serviceMap;
     const serviceMap: Record<string, GraphQLDataSource> = Object.create(null) as Record<string, GraphQLDataSource>;
-    for (const [name, { dataSource }] of Object.entries(real)) serviceMap[name] = dataSource;
+    for (const [name, { dataSource }] of Object.entries(real)) serviceMap[name] = shared ? shared.wrap(name, dataSource) : dataSource;
     const primarySource = serviceMap[plan.primary.serviceName]!;
     serviceMap[plan.primary.serviceName] = {
       // The primary "fetch" is the event already received; other fetches to that subgraph are real.

@@ -27,6 +27,7 @@ import type { VerifiedCaller } from '../access-token';
 import type { AuthorizingGateway, Decision } from '../authorizing-gateway';
 import type { GatewayContext } from '../context';
 import { plannerSnapshot, type PlannerSnapshot, type SubscriptionPlan } from './planner';
+import type { SharedFetches } from './shared-fetches';
 import type { UpstreamConnections } from './upstream';
 
 export interface SubscriptionRelayOptions {
@@ -44,6 +45,8 @@ export interface SubscriptionRelayOptions {
   queueLimit: number;
   /** Delay before the first resubscribe after a subgraph connection is lost (doubles, up to 5 s). */
   resubscribeDelayMs?: number;
+  /** Shares identical fetches of the rest of the plan between subscribers of one event. */
+  sharedFetches?: SharedFetches;
 }
 
 export interface SubscribeRequest {
@@ -425,7 +428,7 @@ class ClientSubscription {
     } as unknown as GatewayGraphQLRequestContext;
     let result: ExecutionResult;
     try {
-      result = await this.snapshot.execute(plan, event.result, document, this.request.operationName, requestContext);
+      result = await this.snapshot.execute(plan, event.result, document, this.request.operationName, requestContext, this.relay.options.sharedFetches);
     } catch (error) {
       this.logger.error({ err: error }, 'a subscription event could not be completed');
       return { errors: [failure('INTERNAL_SERVER_ERROR', 'This event could not be completed')] };
