@@ -2,11 +2,13 @@
 // subgraph relayed over graphql-ws with fields from identity filled in per event, authorization
 // per event, endings with reasons, slow clients, a restarting subgraph, two gateways and two
 // workspaces instances over Redis, and no leftovers after many subscribe/unsubscribe cycles.
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Client } from 'graphql-ws';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO_ROOT } from '@citadel/kit/paths';
 import { freePort } from '@citadel/kit/testing/ports';
 import { graphqlRequest } from '@citadel/kit/testing/graphql-client';
 import { launch, startExtraGateway, startService, type ExtraGateway, type Platform, type ServiceProcess } from './launcher';
@@ -231,6 +233,24 @@ describe('subscriptions through the gateway', () => {
     expect(events[1]!.data!.todoEvents.todo.title).toBe('Only bob sees this');
     expect(eves.events.some((e) => JSON.stringify(e).includes('Only bob'))).toBe(false);
     bobs.unsubscribe();
+  });
+
+  it('ends open subscriptions with SUBSCRIPTION_SCHEMA_RELOAD when the gateway loads a new supergraph', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'citadel-supergraph-'));
+    const path = join(dir, 'supergraph.graphql');
+    const sdl = readFileSync(join(REPO_ROOT, 'schema', 'supergraph.graphql'), 'utf8');
+    writeFileSync(path, sdl);
+    const reloading = await startExtraGateway(platform, { REDIS_URL, SUPERGRAPH_PATH: path });
+    extras.push(reloading);
+    const watched = await live(() => watch(client(bob.token, reloading.url), WATCH, { w: workspaceId }));
+    writeFileSync(path, `${sdl}\n# a new composition\n`);
+    await within(watched.ended, 10_000, 'the end after the supergraph changed');
+    expect(codes(watched.events.at(-1)!)).toEqual(['SUBSCRIPTION_SCHEMA_RELOAD']);
+    // Subscribing again works on the new schema.
+    const again = await live(() => watch<TodoEvent>(client(bob.token, reloading.url), WATCH, { w: workspaceId }));
+    await createTodo(ada.token, 'After the reload');
+    expect((await again.waitFor(1))[0]!.data!.todoEvents.todo.title).toBe('After the reload');
+    again.unsubscribe();
   });
 
   it('disconnects a client that stops reading, while another client on the same gateway gets every event', async () => {
