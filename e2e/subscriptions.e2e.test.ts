@@ -90,7 +90,13 @@ function client(token?: string, url = gql): Client {
  * up): graphql-ws has no "subscribed" acknowledgement, and an event made before then is not seen.
  */
 async function live<T>(start: () => T, subgraphUrl = workspaces.url): Promise<T> {
-  const before = await metric(subgraphUrl, 'citadel_subscriptions_active');
+  // Subscriptions an earlier test ended may still be closing on the subgraph: wait for the count to hold still.
+  let before = await metric(subgraphUrl, 'citadel_subscriptions_active');
+  for (let stableSince = Date.now(), until = Date.now() + 10_000; Date.now() - stableSince < 300 && Date.now() < until; ) {
+    await new Promise((r) => setTimeout(r, 50));
+    const now = await metric(subgraphUrl, 'citadel_subscriptions_active');
+    if (now !== before) [before, stableSince] = [now, Date.now()];
+  }
   const started = start();
   await waitUntil(async () => (await metric(subgraphUrl, 'citadel_subscriptions_active')) > before, 10_000, 20);
   return started;
