@@ -174,7 +174,7 @@ export async function startService(
           AUDIT_EXPORT_DIR: join(platform.dataDir, 'audit-export'),
           SERVICE_JWKS_URLS: `identity=${identity}/.well-known/jwks.json,authz=${platform.authzUrl}/.well-known/jwks.json,workspaces=${platform.workspacesUrl}/.well-known/jwks.json`,
         }
-      : { WORKSPACES_PORT: port, AUDIT_URL: platform.auditUrl };
+      : { WORKSPACES_PORT: port, AUDIT_URL: platform.auditUrl, IDENTITY_URL: identity };
   const child = spawn(process.execPath, ['--import', 'tsx', `subgraphs/${name}/src/main.ts`], {
     cwd: REPO_ROOT,
     stdio: 'ignore',

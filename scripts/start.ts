@@ -84,11 +84,15 @@ async function main(): Promise<void> {
     WORKSPACES_PORT: String(env.WORKSPACES_PORT),
     SUBGRAPH_WORKSPACES_URL: `http://${env.WORKSPACES_HOST}:${env.WORKSPACES_PORT}/graphql`,
   };
+  // identity answers only workspaces' email lookups (addMember by email): it trusts no other service.
+  const perService: Record<string, Record<string, string>> = {
+    identity: { SERVICE_JWKS_URLS: `workspaces=${jwks(env.WORKSPACES_HOST, env.WORKSPACES_PORT)}` },
+  };
   for (const service of SERVICES) {
     // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops services in order.
     const child = spawn(process.execPath, ['--import', 'tsx', join(service.dir, 'src/main.ts')], {
       cwd: REPO_ROOT,
-      env: childEnv,
+      env: { ...childEnv, ...perService[service.name] },
       stdio: ['ignore', 'inherit', 'inherit'],
       detached: true,
     });

@@ -14,6 +14,7 @@ import { MfaService, type MfaSettings } from './mfa/mfa.service';
 import type { Mailer } from '@citadel/kit/mailer';
 import { SessionEvents } from './auth/session.events';
 import { revokedSessionsRoute } from './auth/revoked-sessions.route';
+import { userLookupRoute } from './users/user-lookup.route';
 import { SessionService } from './auth/session.service';
 import type { PubSub } from '@citadel/kit/pubsub';
 import type { CounterStore } from '@citadel/kit/counters';
@@ -29,6 +30,8 @@ export interface IdentityAppOptions {
   logger: Logger;
   key: SigningKey;
   verifyInternalToken: (authorization: string | undefined) => Promise<Caller>;
+  /** Verifies a platform service's token (SERVICE_JWKS_URLS) and returns its name: /internal/users/lookup. */
+  verifyServiceToken: (authorization: string | undefined) => Promise<string>;
   jwt: { issuer: string; audience: string; accessTokenTtlSeconds: number; refreshTokenTtlDays: number };
   /** 32-byte key deriving refresh-token successors (see AuthService). */
   refreshTokenKey: Buffer;
@@ -106,6 +109,7 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
       '/graphql': endpoint.route,
       '/.well-known/jwks.json': (_req, res) => sendJson(res, 200, key.jwks),
       '/internal/revoked-sessions': revokedSessionsRoute(orm, sessions, options.verifyInternalToken),
+      '/internal/users/lookup': userLookupRoute(orm, options.verifyServiceToken),
     },
     quietRoutes: ['/internal/revoked-sessions'],
     ready: () => databaseReady(orm),

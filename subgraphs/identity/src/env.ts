@@ -1,6 +1,6 @@
 // The identity subgraph's settings; the only reader of process.env in this service.
 import { join } from 'node:path';
-import { bool, logLevel, nodeEnv, parseEnv, port, postgresUrl, z } from '@citadel/kit/env';
+import { bool, list, logLevel, nodeEnv, parseEnv, port, postgresUrl, z } from '@citadel/kit/env';
 import { DATA_DIR } from '@citadel/kit/paths';
 import { availableParallelism } from 'node:os';
 
@@ -15,6 +15,8 @@ export const env = parseEnv({
   AUTHZ_URL: z.string().url().default('http://127.0.0.1:4002'),
   AUDIT_URL: z.string().url().default('http://127.0.0.1:4003'),
   INTERNAL_JWKS_URL: z.string().url().default('http://127.0.0.1:4000/.well-known/jwks.json'),
+  // The platform services that may look accounts up by email (workspaces' addMember by email).
+  SERVICE_JWKS_URLS: list('workspaces=http://127.0.0.1:4004/.well-known/jwks.json'),
   JWT_ISSUER: z.string().default('citadel-identity'),
   JWT_AUDIENCE: z.string().default('citadel'),
   ACCESS_TOKEN_TTL_SECONDS: z.coerce.number().int().min(60).max(86_400).default(900),

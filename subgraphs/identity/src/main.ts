@@ -1,6 +1,6 @@
 // Identity subgraph start-up, in order: env, logger, keys, database, app, listen.
 import 'reflect-metadata';
-import { createInternalTokenVerifier, ServiceTokenMinter } from '@citadel/kit/auth';
+import { createInternalTokenVerifier, createServiceTokenVerifier, serviceKeySets, ServiceTokenMinter } from '@citadel/kit/auth';
 import { AuthzClient } from '@citadel/kit/authz-client';
 import { auditDelivery } from '@citadel/kit/audit-client';
 import { createOrm } from '@citadel/kit/db';
@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     logger,
     key,
     verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: env.INTERNAL_JWKS_URL }),
+    verifyServiceToken: createServiceTokenVerifier({ audience: SUBGRAPH_NAME, services: serviceKeySets(env.SERVICE_JWKS_URLS) }),
     jwt: {
       issuer: env.JWT_ISSUER,
       audience: env.JWT_AUDIENCE,

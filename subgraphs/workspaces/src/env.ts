@@ -13,6 +13,8 @@ export const env = parseEnv({
   WORKSPACES_PRIVATE_KEY: z.string().optional(),
   AUTHZ_URL: z.string().url().default('http://127.0.0.1:4002'),
   AUDIT_URL: z.string().url().default('http://127.0.0.1:4003'),
+  IDENTITY_URL: z.string().url().default('http://127.0.0.1:4001'),
+  IDEMPOTENCY_KEY_TTL_HOURS: z.coerce.number().positive().max(24 * 365).default(24),
   INTERNAL_JWKS_URL: z.string().url().default('http://127.0.0.1:4000/.well-known/jwks.json'),
   REDIS_URL: z.string().url().optional(),
   INTROSPECTION: bool(false),

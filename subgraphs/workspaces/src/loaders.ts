@@ -2,6 +2,9 @@
 // one query each however many rows are listed.
 import DataLoader from 'dataloader';
 import type { EntityManager } from '@mikro-orm/postgresql';
+import type { Page } from '@citadel/kit/connection';
+import { listFirstTodosOfWorkspaces, type TodoFilter } from './todos/todo-list';
+import type { Todo } from './todos/todo.entity';
 import { UUID } from './workspaces/access';
 import { MemberEntity, WorkspaceEntity, type Member, type Workspace, type WorkspaceRole } from './workspaces/workspace.entity';
 
@@ -12,7 +15,24 @@ export interface VisibleWorkspace {
 }
 
 export function createLoaders(em: EntityManager, callerId: string | null) {
+  const firstTodoPages = new Map<string, DataLoader<string, Page<Todo>>>();
   return {
+    /**
+     * The first page of todos of many workspaces (Workspace.todos without `after`, e.g. under
+     * User.workspaces), one loader per filter and page size. Callers check the role first.
+     */
+    firstTodos(filter: TodoFilter, first: number): DataLoader<string, Page<Todo>> {
+      const key = JSON.stringify([filter.status ?? null, filter.assigneeId ?? null, filter.search ?? null, first]);
+      let loader = firstTodoPages.get(key);
+      if (!loader) {
+        loader = new DataLoader(async (ids) => {
+          const pages = await listFirstTodosOfWorkspaces(em, ids, filter, first);
+          return ids.map((id) => pages.get(id)!);
+        });
+        firstTodoPages.set(key, loader);
+      }
+      return loader;
+    },
     membersByWorkspace: new DataLoader<string, Member[]>(async (ids) => {
       const members = await em.find(MemberEntity, { workspaceId: { $in: [...ids] } }, { orderBy: { addedAt: 'asc', userId: 'asc' } });
       return ids.map((id) => members.filter((m) => m.workspaceId === id));

@@ -9,6 +9,7 @@ import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
 import { listenOrExit, onShutdownSignal } from '@citadel/kit/server';
 import { createWorkspacesApp } from './app';
+import { identityUserLookup } from './users/user-directory';
 import { env } from './env';
 import { database, SUBGRAPH_NAME } from './schema';
 import { WORKSPACES_PERMISSIONS } from './workspaces.permissions';
@@ -29,6 +30,8 @@ async function main(): Promise<void> {
     key,
     grants: authz,
     deliverEvents: auditDelivery({ url: env.AUDIT_URL, minter: serviceTokens }),
+    lookupUserByEmail: identityUserLookup({ url: env.IDENTITY_URL, minter: serviceTokens }),
+    idempotencyKeyTtlMs: env.IDEMPOTENCY_KEY_TTL_HOURS * 3_600_000,
     catalogueRegistered: () => registered,
   });
   // authz may start after workspaces: registration retries in the background until it is accepted.

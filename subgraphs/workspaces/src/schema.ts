@@ -14,6 +14,7 @@ import { UserResolver } from './users/user.resolver';
 import { userReferenceResolvers } from './users/user.type';
 import { MemberResolver } from './workspaces/member.resolver';
 import { MemberEntity, WorkspaceEntity } from './workspaces/workspace.entity';
+import { workspaceReferenceResolvers } from './workspaces/workspace.reference';
 import { WorkspaceResolver } from './workspaces/workspace.resolver';
 import type { WorkspaceService } from './workspaces/workspace.service';
 
@@ -45,6 +46,6 @@ export function buildWorkspacesSchema(services: WorkspacesServices): Promise<Gra
       new UserResolver(services.workspaces),
       outboxAdminResolver(SUBGRAPH_NAME, services.relay),
     ],
-    referenceResolvers: userReferenceResolvers,
+    referenceResolvers: { ...userReferenceResolvers, ...workspaceReferenceResolvers },
   });
 }

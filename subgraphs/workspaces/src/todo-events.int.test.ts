@@ -119,6 +119,28 @@ describe('todoEvents for a member', () => {
     feed.unsubscribe();
   });
 
+  it('shows each todo a removed or leaving member had as ASSIGNED to no one, with a new version', async () => {
+    const ws = await seed.workspace();
+    const { MEMBER: member, ADMIN: admin, VIEWER: viewer } = ws.people;
+    const mine = await seed.todo(member, { workspaceId: ws.id, title: 'Mine', assigneeId: member.userId });
+    const also = await seed.todo(admin, { workspaceId: ws.id, title: 'Also mine', assigneeId: member.userId });
+    const theirs = await seed.todo(admin, { workspaceId: ws.id, title: 'Theirs', assigneeId: admin.userId });
+    const feed = await h.live(() => h.subscribe<Feed>(WATCH, { caller: viewer, variables: { w: ws.id } }));
+    seed.ok(await h.call(REMOVE, { caller: ws.owner, variables: { w: ws.id, u: member.userId } }));
+    await feed.waitFor(2);
+    expect(changes(feed).map((c) => [c.type, c.actor?.id, c.todo.id, c.todo.version, c.todo.assignee]).sort()).toEqual(
+      [
+        ['ASSIGNED', ws.owner.userId, mine.id, 2, null],
+        ['ASSIGNED', ws.owner.userId, also.id, 2, null],
+      ].sort(),
+    );
+    // Leaving does the same, and nothing else was touched.
+    seed.ok(await h.call(LEAVE, { caller: admin, variables: { id: ws.id } }));
+    await feed.waitFor(3);
+    expect(changes(feed)[2]).toMatchObject({ type: 'ASSIGNED', actor: { id: admin.userId }, todo: { id: theirs.id, version: 2, assignee: null } });
+    feed.unsubscribe();
+  });
+
   it('delivers an event to every subscriber without reading the database for it', async () => {
     const ws = await seed.workspace();
     const lean = 'subscription($w: ID!) { todoEvents(workspaceId: $w) { type actor { id } todo { id title version assignee { id } createdBy { id } } } }';

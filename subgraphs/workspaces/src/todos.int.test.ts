@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { randomUUID } from 'node:crypto';
 import { errorCode } from '@citadel/kit/testing/graphql-client';
 import { seeder } from './testing/seed';
-import { useWorkspaces } from './testing/workspaces-harness';
+import { userCaller, useWorkspaces } from './testing/workspaces-harness';
 
 const h = useWorkspaces();
 const seed = seeder(h);
@@ -138,6 +138,35 @@ describe('todo connections', () => {
     expect(counts[1]).toBe(counts[0]);
     expect(counts[0]).toBeGreaterThan(0);
     expect(counts[0]).toBeLessThanOrEqual(8);
+  });
+
+  it("lists every workspace's first todos under User.workspaces in as many statements for 4 workspaces as for 1", async () => {
+    const query = `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User {
+      workspaces { name todos(first: 2, filter: { status: OPEN }) { totalCount pageInfo { hasNextPage } edges { node { title } } } } } } }`;
+    const owner = userCaller();
+    const counts: number[] = [];
+    type Listed = { _entities: { workspaces: { name: string; todos: { totalCount: number; pageInfo: { hasNextPage: boolean }; edges: { node: { title: string } }[] } }[] }[] };
+    let listed: Listed | undefined;
+    for (const n of [1, 4]) {
+      if (n > 1) {
+        for (let w = 1; w < n; w++) {
+          const id = seed.ok(await h.call<{ createWorkspace: { id: string } }>('mutation($n: String!) { createWorkspace(name: $n) { id } }', { caller: owner, variables: { n: `W${w}` } })).createWorkspace.id;
+          for (let i = 0; i < w; i++) await seed.todo(owner, { workspaceId: id, title: `W${w} T${i}` });
+        }
+      } else {
+        seed.ok(await h.call('mutation { createWorkspace(name: "W0") { id } }', { caller: owner }));
+      }
+      h.statements.length = 0;
+      listed = seed.ok(await h.call<Listed>(query, { caller: owner, variables: { reps: [{ __typename: 'User', id: owner.userId }] } }));
+      counts.push(h.statements.length);
+    }
+    expect(counts[1]).toBe(counts[0]);
+    expect(listed!._entities[0]!.workspaces.map((w) => [w.name, w.todos.totalCount, w.todos.pageInfo.hasNextPage, w.todos.edges.map((e) => e.node.title)])).toEqual([
+      ['W0', 0, false, []],
+      ['W1', 1, false, ['W1 T0']],
+      ['W2', 2, false, ['W2 T0', 'W2 T1']],
+      ['W3', 3, true, ['W3 T0', 'W3 T1']],
+    ]);
   });
 });
 

@@ -20,6 +20,8 @@ export const idempotencyKeyReused = () =>
 export const forbidden = (message: string) => new AppError(WORKSPACES_ERRORS.FORBIDDEN, message);
 /** The same answer whether the workspace does not exist or the caller is not in it. */
 export const workspaceNotFound = () => new AppError(WORKSPACES_ERRORS.NOT_FOUND, 'No such workspace');
+/** addMember by email: tells a member manager whether an address has an account (docs/workspaces.md). */
+export const noAccountWithEmail = () => new AppError(WORKSPACES_ERRORS.NOT_FOUND, 'No account with this email');
 export const todoNotFound = () => new AppError(WORKSPACES_ERRORS.NOT_FOUND, 'No such todo');
 /** Ends a live subscription of someone removed from the workspace, or who left it. */
 export const noLongerMember = () => new AppError(WORKSPACES_ERRORS.FORBIDDEN, 'You are no longer a member of this workspace');

@@ -54,6 +54,16 @@ describe('workspace lifecycle', () => {
     expect(other._entities[0]!.workspaces).toEqual([]);
   });
 
+  it('resolves a Workspace reference for a member only, null for anyone else, in one batch', async () => {
+    const [a, b] = [await seed.workspace('Ref A'), await seed.workspace('Ref B')];
+    const query = 'query($reps: [_Any!]!) { _entities(representations: $reps) { ... on Workspace { id name myRole } } }';
+    const reps = [a.id, b.id, randomUUID(), 'not-a-uuid'].map((id) => ({ __typename: 'Workspace', id }));
+    const asMember = seed.ok(await h.call<{ _entities: unknown[] }>(query, { caller: a.people.VIEWER, variables: { reps } }));
+    expect(asMember._entities).toEqual([{ id: a.id, name: 'Ref A', myRole: 'VIEWER' }, null, null, null]);
+    const asStranger = seed.ok(await h.call<{ _entities: unknown[] }>(query, { caller: userCaller(), variables: { reps } }));
+    expect(asStranger._entities).toEqual([null, null, null, null]);
+  });
+
   it('refuses anonymous callers before any resolver runs', async () => {
     const res = await h.call('mutation { createWorkspace(name: "x") { id } }');
     expect(errorCode(res)).toBe('UNAUTHORIZED_FIELD_OR_TYPE');
@@ -77,6 +87,35 @@ describe('membership and owner rules', () => {
     expect(seed.ok(await h.call<{ changeMemberRole: { role: string } }>(CHANGE_ROLE, { caller: ws.people.ADMIN, variables: { input: { workspaceId: ws.id, userId: newcomer, role: 'VIEWER' } } })).changeMemberRole.role).toBe('VIEWER');
     expect(seed.ok(await h.call<{ removeMember: boolean }>(REMOVE, { caller: ws.people.ADMIN, variables: { w: ws.id, u: newcomer } })).removeMember).toBe(true);
     expect(errorCode(await h.call(REMOVE, { caller: ws.people.ADMIN, variables: { w: ws.id, u: newcomer } }))).toBe('NOT_FOUND');
+  });
+
+  it('adds a member by email once identity knows the address, and says NOT_FOUND when it does not', async () => {
+    const ws = await seed.workspace();
+    const add = 'mutation($input: AddMemberInput!) { addMember(input: $input) { user { id } role } }';
+    const known = randomUUID();
+    h.accounts.set('grace@example.com', known);
+    const added = seed.ok(await h.call<{ addMember: { user: { id: string }; role: string } }>(add, { caller: ws.people.ADMIN, variables: { input: { workspaceId: ws.id, email: ' Grace@Example.com ', role: 'VIEWER' } } }));
+    expect(added.addMember).toEqual({ user: { id: known }, role: 'VIEWER' });
+    expect(errorCode(await h.call(add, { caller: ws.owner, variables: { input: { workspaceId: ws.id, email: 'grace@example.com' } } }))).toBe('ALREADY_MEMBER');
+
+    const unknown = await h.call(add, { caller: ws.owner, variables: { input: { workspaceId: ws.id, email: 'nobody@example.com' } } });
+    expect(errorCode(unknown)).toBe('NOT_FOUND');
+    expect(unknown.body.errors![0]!.message).toBe('No account with this email');
+    // Exactly one of userId and email; and an address must look like one.
+    expect(errorCode(await h.call(add, { caller: ws.owner, variables: { input: { workspaceId: ws.id } } }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await h.call(add, { caller: ws.owner, variables: { input: { workspaceId: ws.id, userId: randomUUID(), email: 'grace@example.com' } } }))).toBe('BAD_USER_INPUT');
+    expect(errorCode(await h.call(add, { caller: ws.owner, variables: { input: { workspaceId: ws.id, email: 'not an address' } } }))).toBe('BAD_USER_INPUT');
+  });
+
+  it('looks an email up only for callers who manage members there (threat: probing which addresses have accounts)', async () => {
+    const ws = await seed.workspace();
+    const add = 'mutation($input: AddMemberInput!) { addMember(input: $input) { role } }';
+    h.accounts.set('known@example.com', randomUUID());
+    for (const email of ['known@example.com', 'unknown@example.com']) {
+      const stranger = await h.call(add, { caller: userCaller(), variables: { input: { workspaceId: ws.id, email } } });
+      expect(stranger.body.errors![0]!.message).toBe('No such workspace');
+      expect(errorCode(await h.call(add, { caller: ws.people.MEMBER, variables: { input: { workspaceId: ws.id, email } } }))).toBe('FORBIDDEN');
+    }
   });
 
   it('keeps the last owner: they cannot leave, be demoted or removed until another owner exists', async () => {
@@ -185,6 +224,33 @@ describe('events', () => {
     expect(events[0]).toMatchObject({ service: 'workspaces', actor: { type: 'user', id: ws.owner.userId }, target: { type: 'Workspace', id: ws.id }, changes: { after: { name: 'Evented' } } });
     expect(events[4]!.changes).toEqual({ before: { name: 'Evented' }, after: { name: 'Renamed' } });
     expect(events[5]!.changes).toEqual({ before: { userId: ws.people.VIEWER.userId, role: 'VIEWER' }, after: { userId: ws.people.VIEWER.userId, role: 'ADMIN' } });
+  });
+
+  it('stages a workspaces.todo.assigned event with the whole todo and a new version for each todo a removed member had', async () => {
+    const ws = await seed.workspace();
+    const member = ws.people.MEMBER;
+    const todos = [
+      await seed.todo(member, { workspaceId: ws.id, title: 'One', assigneeId: member.userId }),
+      await seed.todo(member, { workspaceId: ws.id, title: 'Two', assigneeId: member.userId }),
+    ];
+    const kept = await seed.todo(member, { workspaceId: ws.id, title: 'Unassigned' });
+    seed.ok(await h.call(REMOVE, { caller: ws.people.ADMIN, variables: { w: ws.id, u: member.userId } }));
+    const ids = new Set([...todos.map((t) => t.id), kept.id]);
+    const events = (await h.deliveredEvents()).filter((e) => e.target?.type === 'Todo' && ids.has(e.target.id!) && e.action !== 'workspaces.todo.created');
+    expect(events.map((e) => [e.action, e.actor.id, e.target!.id]).sort()).toEqual(todos.map((t) => ['workspaces.todo.assigned', ws.people.ADMIN.userId, t.id]).sort());
+    for (const event of events) {
+      expect(event.changes!.before).toMatchObject({ workspaceId: ws.id, assigneeId: member.userId, version: 1 });
+      expect(event.changes!.after).toMatchObject({ workspaceId: ws.id, assigneeId: null, version: 2, title: event.changes!.before!.title });
+    }
+    const read = seed.ok(await h.call<{ workspace: { todos: { edges: { node: { title: string; version: number; assignee: null } }[] } } }>(
+      'query($id: ID!) { workspace(id: $id) { todos { edges { node { title version assignee { id } } } } } }',
+      { caller: ws.owner, variables: { id: ws.id } },
+    ));
+    expect(read.workspace.todos.edges.map((e) => e.node)).toEqual([
+      { title: 'One', version: 2, assignee: null },
+      { title: 'Two', version: 2, assignee: null },
+      { title: 'Unassigned', version: 1, assignee: null },
+    ]);
   });
 
   it('stages nothing for a change that failed', async () => {

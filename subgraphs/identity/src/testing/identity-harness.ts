@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { afterAll, beforeAll, inject } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import { ANONYMOUS, createInternalTokenVerifier, InternalTokenMinter, type Caller } from '@citadel/kit/auth';
+import { ANONYMOUS, createInternalTokenVerifier, createServiceTokenVerifier, InternalTokenMinter, ServiceTokenMinter, type Caller } from '@citadel/kit/auth';
 import { createOrm, migrate, type Orm } from '@citadel/kit/db';
 import { generateSigningKey, type SigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
@@ -41,6 +41,8 @@ export interface IdentityHarness {
   waitForEvent(action: string, match?: (event: AuditEventInput) => boolean): Promise<AuditEventInput>;
   /** The caller the gateway would derive from one of this identity's access tokens. */
   callerFor(accessToken: string): Promise<Caller>;
+  /** Mints a service token as that platform service would (only `workspaces` is allowed to call identity here). */
+  serviceToken(service: 'workspaces' | 'audit', audience?: string): Promise<string>;
   /** Mints an internal token as the gateway would, for requests outside /graphql. */
   internalToken(caller?: Caller): Promise<string>;
   /** Calls identity's /graphql as the gateway would, for `caller`. */
@@ -59,6 +61,9 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
   const identityKey = await newKey();
   const gatewayKey = await newKey();
   const minter = new InternalTokenMinter(gatewayKey);
+  // workspaces is an allowed caller; audit has a key of its own but is not on identity's list.
+  const [workspacesKey, auditKey] = await Promise.all([newKey(), newKey()]);
+  const services = { workspaces: new ServiceTokenMinter('workspaces', workspacesKey), audit: new ServiceTokenMinter('audit', auditKey) };
   const pubsub = new MemoryPubSub();
   const mailboxDir = mkdtempSync(join(tmpdir(), 'citadel-mail-'));
   const mfaKey = randomBytes(32);
@@ -68,6 +73,7 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
     logger,
     key: identityKey,
     verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: createLocalJWKSet(gatewayKey.jwks) }),
+    verifyServiceToken: createServiceTokenVerifier({ audience: SUBGRAPH_NAME, services: { workspaces: createLocalJWKSet(workspacesKey.jwks) } }),
     jwt: JWT,
     refreshTokenKey: randomBytes(32),
     refreshGraceSeconds: REFRESH_GRACE_SECONDS,
@@ -106,6 +112,7 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
       }
     },
     mailboxDir,
+    serviceToken: (service, audience = SUBGRAPH_NAME) => services[service].mint(audience),
     internalToken: (caller = ANONYMOUS) => minter.mint(caller, SUBGRAPH_NAME),
     callerFor: async (accessToken) => {
       const { payload } = await jwtVerify(accessToken, createLocalJWKSet(identityKey.jwks));

@@ -17,10 +17,14 @@ import type { SigningKey } from '@citadel/kit/keys';
 import { createTestDatabase } from '@citadel/kit/testing/database';
 import { graphqlRequest, type RequestOptions } from '@citadel/kit/testing/graphql-client';
 import type { Client } from 'graphql-ws';
-import { createWorkspacesApp, type WorkspacesApp } from '../app';
+import { createWorkspacesApp, type WorkspacesApp, type WorkspacesAppOptions } from '../app';
+import type { LookupUserByEmail } from '../users/user-directory';
 import type { ScopedGrantSink } from '../grant-mirror';
 import { database, SUBGRAPH_NAME } from '../schema';
 import { connectAsGateway, watch, type Watch } from './live';
+
+// Statements of background work (outbox relay, grant mirror, key purge), left out of `statements`.
+const BACKGROUND = /"outbox"|"grant_mirror"|pg_try_advisory_xact_lock|delete from "workspaces"\."idempotency_keys"/;
 
 /** Records what would have been sent to authz's `POST /internal/grants`; `down` makes it fail. */
 export class GrantRecorder implements ScopedGrantSink {
@@ -49,11 +53,16 @@ export interface WorkspacesHarness {
   orm: Orm;
   app: WorkspacesApp;
   grants: GrantRecorder;
+  /**
+   * The accounts addMember by email finds, by lower-cased address (identity's lookup stands behind
+   * this in production; its route is tested in identity's own tests).
+   */
+  accounts: Map<string, string>;
   /** Events the outbox relay delivered (a stand-in for audit's ingestion). */
   events: AuditEventInput[];
   /** Delivers what is staged now and returns every event delivered so far. */
   deliveredEvents(): Promise<AuditEventInput[]>;
-  /** Data statements the subgraph sent to PostgreSQL (the outbox relay's left out). */
+  /** Data statements the subgraph sent to PostgreSQL (the outbox relay's, grant mirror's and key purge's left out). */
   statements: string[];
   call<T = Record<string, unknown>>(query: string, options?: RequestOptions & { caller?: Caller }): ReturnType<typeof graphqlRequest<T>>;
   /** A WebSocket connection to /graphql as the gateway opens one (lazy; closed by stop()). */
@@ -67,6 +76,8 @@ export interface WorkspacesHarness {
   live<T>(start: () => Watch<T>): Promise<Watch<T>>;
   /** Mints an internal token for `caller`, as the gateway would for this subgraph (or `audience`). */
   token(caller: Caller, audience?: string): Promise<string>;
+  /** Closes the app (as a shutdown would) but keeps the database, so another node can `join` it. */
+  stopApp(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -75,6 +86,10 @@ export interface StartOptions {
   pubsub?: PubSub;
   /** Join this node's database (already migrated) instead of creating one. */
   join?: WorkspacesHarness;
+  /** Replaces the harness's account map as addMember's email lookup. */
+  lookupUserByEmail?: LookupUserByEmail;
+  /** App options to override (short TTLs, poll intervals). */
+  app?: Partial<Pick<WorkspacesAppOptions, 'idempotencyKeyTtlMs' | 'idempotencyPurgeMs' | 'grantRetryMs' | 'grantPollMs'>>;
 }
 
 const gatewayKeys = new WeakMap<WorkspacesHarness, SigningKey>();
@@ -90,7 +105,7 @@ export async function startWorkspaces(adminDatabaseUrl: string, options: StartOp
         const entry = JSON.parse(line) as { orm?: boolean; msg?: string; level?: number };
         // Unexpected errors stay visible: the test logger is otherwise silent.
         if ((entry.level ?? 0) >= 50 && entry.msg === 'unexpected error') process.stderr.write(`${line}\n`);
-        if (entry.orm && entry.msg && /"workspaces"\./.test(entry.msg) && !/"outbox"/.test(entry.msg)) statements.push(entry.msg);
+        if (entry.orm && entry.msg && /"workspaces"\./.test(entry.msg) && !BACKGROUND.test(entry.msg)) statements.push(entry.msg);
       }
       done();
     },
@@ -103,6 +118,7 @@ export async function startWorkspaces(adminDatabaseUrl: string, options: StartOp
   const [gatewayKey, workspacesKey] = await Promise.all([joined ?? generateSigningKey(), generateSigningKey()]);
   const events: AuditEventInput[] = [];
   const grants = new GrantRecorder();
+  const accounts = new Map<string, string>();
   const minter = new InternalTokenMinter(gatewayKey);
   const app = await createWorkspacesApp({
     orm,
@@ -117,11 +133,14 @@ export async function startWorkspaces(adminDatabaseUrl: string, options: StartOp
     },
     outboxPollMs: 20,
     grantRetryMs: 5,
+    lookupUserByEmail: options.lookupUserByEmail ?? (async (email) => accounts.get(email.toLowerCase()) ?? null),
+    ...options.app,
   });
   const port = await app.server.listen(0, '127.0.0.1');
   const baseUrl = `http://127.0.0.1:${port}`;
   const token = (caller: Caller, audience = SUBGRAPH_NAME) => minter.mint(caller, audience);
   let shared: Client | undefined;
+  let appClosed: Promise<void> | undefined;
   const connect = () => connectAsGateway(baseUrl, () => token(ANONYMOUS));
   const harness: WorkspacesHarness = {
     baseUrl,
@@ -129,6 +148,7 @@ export async function startWorkspaces(adminDatabaseUrl: string, options: StartOp
     orm,
     app,
     grants,
+    accounts,
     events,
     statements,
     deliveredEvents: async () => {
@@ -155,9 +175,10 @@ export async function startWorkspaces(adminDatabaseUrl: string, options: StartOp
       return started;
     },
     token,
+    stopApp: () => (appClosed ??= app.server.close()),
     stop: async () => {
       // The server first: it must close open subscriptions itself rather than wait on their sockets.
-      await app.server.close();
+      await (appClosed ??= app.server.close());
       await shared?.dispose();
       await testDb.drop();
     },
@@ -172,10 +193,10 @@ export function userCaller(userId: string = randomUUID()): Caller {
 }
 
 /** One workspaces subgraph per test file, on a fresh database. */
-export function useWorkspaces(options: { pubsub?: () => PubSub } = {}) {
+export function useWorkspaces(options: { pubsub?: () => PubSub; app?: StartOptions['app'] } = {}) {
   let started: WorkspacesHarness | undefined;
   beforeAll(async () => {
-    started = await startWorkspaces(inject('adminDatabaseUrl'), { pubsub: options.pubsub?.() });
+    started = await startWorkspaces(inject('adminDatabaseUrl'), { pubsub: options.pubsub?.(), app: options.app });
   });
   afterAll(async () => started?.stop());
   return new Proxy({} as WorkspacesHarness, {

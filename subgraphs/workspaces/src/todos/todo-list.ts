@@ -13,7 +13,7 @@ export interface TodoFilter {
   search?: string | null;
 }
 
-export type TodoListScope = { workspaceId: string } | { assignedTo: string };
+export type TodoListScope = { workspaceId: string } | { workspaceIds: readonly string[] } | { assignedTo: string };
 
 
 const MAX_SEARCH_LENGTH = 200;
@@ -39,12 +39,47 @@ export async function listTodos(em: EntityManager, scope: TodoListScope, filter:
   });
 }
 
+/**
+ * The first page of each workspace's todos (no cursor) in one pair of statements however many
+ * workspaces: `row_number()` per workspace for the rows, `group by` for the counts. Workspace.todos
+ * under User.workspaces batches through this (loaders.ts).
+ */
+export async function listFirstTodosOfWorkspaces(em: EntityManager, workspaceIds: readonly string[], filter: TodoFilter, first: number): Promise<Map<string, Page<Todo>>> {
+  const size = pageSize(first);
+  const where = whereClause({ workspaceIds }, filter);
+  const rows = await em.execute<(Record<string, unknown> & { position: string; id: string; workspace_id: string; rn: unknown })[]>(
+    `select * from (
+        select t.*, ${POSITION_SQL} as "position", row_number() over (partition by t."workspace_id" order by t."created_at", t."id") as "rn"
+          from "workspaces"."todos" t where ${where.conditions.join(' and ')}
+      ) x where x."rn" <= ? order by x."workspace_id", x."rn"`,
+    [...where.params, size + 1],
+  );
+  const counts = await em.execute<{ workspace_id: string; count: number }[]>(
+    `select t."workspace_id", count(*)::int as "count" from "workspaces"."todos" t where ${where.conditions.join(' and ')} group by t."workspace_id"`,
+    where.params,
+  );
+  const countOf = new Map(counts.map((c) => [c.workspace_id, c.count]));
+  return new Map(
+    workspaceIds.map((id) => {
+      const mine = rows.filter((row) => row.workspace_id === id);
+      const page = toPage(mine, size, countOf.get(id) ?? 0, (row) => encodeCursor([row.position, row.id]), (row) => {
+        const { position: _position, rn: _rn, ...columns } = row;
+        return em.map(TodoEntity, columns);
+      });
+      return [id, page];
+    }),
+  );
+}
+
 function whereClause(scope: TodoListScope, filter: TodoFilter): { conditions: string[]; params: unknown[] } {
   const conditions: string[] = [];
   const params: unknown[] = [];
   if ('workspaceId' in scope) {
     conditions.push(`t."workspace_id" = ?`);
     params.push(scope.workspaceId);
+  } else if ('workspaceIds' in scope) {
+    conditions.push(scope.workspaceIds.length === 0 ? 'false' : `t."workspace_id" in (${scope.workspaceIds.map(() => '?').join(', ')})`);
+    params.push(...scope.workspaceIds);
   } else {
     // Only workspaces the user is still a member of, and that still exist.
     conditions.push(

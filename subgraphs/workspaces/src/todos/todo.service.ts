@@ -32,11 +32,16 @@ const MAX_DESCRIPTION = 10_000;
 const MAX_KEY = 200;
 
 export class TodoService {
-  constructor(private readonly outbox: Outbox) {}
+  /** `idempotencyKeyTtlMs`: a key older than this counts as new (and is purged by `purgeExpiredKeys`). */
+  constructor(
+    private readonly outbox: Outbox,
+    private readonly idempotencyKeyTtlMs = 24 * 3_600_000,
+  ) {}
 
   /**
    * With an idempotency key, a retry returns the todo the first request created, and a racing
-   * duplicate waits on the key's row (the insert's unique check) and then does the same.
+   * duplicate waits on the key's row (the insert's unique check) and then does the same. A key
+   * past its expiry is taken over by this request, as if it were new.
    */
   async create(em: EntityManager, actorId: string, input: CreateTodo): Promise<Todo> {
     const fields = {
@@ -53,9 +58,13 @@ export class TodoService {
       if (key !== null) {
         const hash = requestHash(fields);
         const inserted = await tx.execute<{ todo_id: string }[]>(
-          `insert into "workspaces"."idempotency_keys" ("workspace_id", "user_id", "key", "request_hash", "todo_id")
-            values (?, ?, ?, ?, ?) on conflict do nothing returning "todo_id"`,
-          [input.workspaceId, actorId, key, hash, id],
+          `insert into "workspaces"."idempotency_keys" as k ("workspace_id", "user_id", "key", "request_hash", "todo_id")
+            values (?, ?, ?, ?, ?)
+            on conflict ("workspace_id", "user_id", "key") do update
+              set "request_hash" = excluded."request_hash", "todo_id" = excluded."todo_id", "created_at" = now()
+              where k."created_at" <= now() - (? * interval '1 millisecond')
+            returning "todo_id"`,
+          [input.workspaceId, actorId, key, hash, id, this.idempotencyKeyTtlMs],
         );
         if (inserted.length === 0) return this.replay(tx, input.workspaceId, actorId, key, hash);
       }
@@ -65,6 +74,15 @@ export class TodoService {
       this.outbox.add(tx, { action: 'workspaces.todo.created', target: target(id), changes: { after: snapshot(todo) } });
       return todo;
     });
+  }
+
+  /** Deletes idempotency keys past their expiry; returns how many. */
+  async purgeExpiredKeys(em: EntityManager): Promise<number> {
+    const rows = await em.execute<{ key: string }[]>(
+      `delete from "workspaces"."idempotency_keys" where "created_at" <= now() - (? * interval '1 millisecond') returning "key"`,
+      [this.idempotencyKeyTtlMs],
+    );
+    return rows.length;
   }
 
   /** VERSION_CONFLICT when the todo changed since `expectedVersion` was read. */
@@ -169,7 +187,7 @@ function requestHash(fields: { title: string; description: string | null; dueAt:
 }
 
 /** Every column of the todo but its id (the event's target): what todo events carry as before and after. */
-function snapshot(todo: Todo): Record<string, unknown> {
+export function snapshot(todo: Todo): Record<string, unknown> {
   return {
     workspaceId: todo.workspaceId,
     title: todo.title,

@@ -59,7 +59,11 @@ export class WorkspaceResolver {
   ): Promise<TodoConnectionType> {
     // A WorkspaceType is only made for a member; its role says whether they may read todos.
     if (!roleAllows(workspace.myRole, 'workspaces.todo.read')) throw forbidden('Your role cannot read todos here');
-    const page = await listTodos(ctx.em, { workspaceId: workspace.id }, filter ?? {}, first ?? DEFAULT_PAGE_SIZE, after);
+    // First pages batch across workspaces (User.workspaces { todos }); a cursor is one workspace's.
+    const page =
+      after == null
+        ? await ctx.loaders.firstTodos(filter ?? {}, first ?? DEFAULT_PAGE_SIZE).load(workspace.id)
+        : await listTodos(ctx.em, { workspaceId: workspace.id }, filter ?? {}, first ?? DEFAULT_PAGE_SIZE, after);
     return mapPage(page, TodoType.from);
   }
 }

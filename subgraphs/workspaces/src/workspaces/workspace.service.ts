@@ -3,11 +3,13 @@
 import { randomUUID } from 'node:crypto';
 import { badUserInput, notFound } from '@citadel/kit/errors';
 import type { Outbox } from '@citadel/kit/outbox';
-import type { EntityManager } from '@mikro-orm/postgresql';
+import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import type { GrantMirror } from '../grant-mirror';
-import { alreadyMember, forbidden, lastOwner } from '../workspaces.errors';
+import type { LookupUserByEmail } from '../users/user-directory';
+import { alreadyMember, forbidden, lastOwner, noAccountWithEmail } from '../workspaces.errors';
 import { SCOPED_ROLE, workspaceScope } from '../workspaces.permissions';
 import { TodoEntity } from '../todos/todo.entity';
+import { snapshot } from '../todos/todo.service';
 import { requireAccess, UUID } from './access';
 import { MemberEntity, WORKSPACE_ROLES, WorkspaceEntity, type Member, type Workspace, type WorkspaceRole } from './workspace.entity';
 
@@ -17,12 +19,23 @@ export interface MemberInput {
   role: WorkspaceRole;
 }
 
+/** addMember: exactly one of `userId` and `email`. */
+export interface AddMemberRequest {
+  workspaceId: string;
+  userId?: string | null;
+  email?: string | null;
+  role: WorkspaceRole;
+}
+
+const EMAIL_SHAPE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
 const MAX_NAME_LENGTH = 100;
 
 export class WorkspaceService {
   constructor(
     private readonly outbox: Outbox,
     private readonly mirror: GrantMirror,
+    private readonly lookupUserByEmail: LookupUserByEmail,
   ) {}
 
   async create(em: EntityManager, actorId: string, name: string): Promise<Workspace> {
@@ -34,9 +47,10 @@ export class WorkspaceService {
       await tx.flush();
       tx.create(MemberEntity, { workspaceId: workspace.id, userId: actorId, role: 'OWNER', addedAt: now });
       this.outbox.add(tx, { action: 'workspaces.workspace.created', target: target(workspace.id), changes: { after: { name: clean, ownerId: actorId } } });
+      await this.mirror.stage(tx, { grant: [grantOf(workspace.id, actorId, 'OWNER')] });
       return workspace;
     });
-    this.mirror.push({ grant: [grantOf(workspace.id, actorId, 'OWNER')] });
+    this.mirror.kick();
     return workspace;
   }
 
@@ -55,7 +69,7 @@ export class WorkspaceService {
 
   /** Soft delete: the workspace disappears for everyone, and every membership grant is revoked. */
   async delete(em: EntityManager, actorId: string, id: string): Promise<boolean> {
-    const members = await em.transactional(async (tx) => {
+    await em.transactional(async (tx) => {
       const { workspace } = await requireAccess(tx, id, actorId, 'workspaces.workspace.delete', { lock: true });
       workspace.deletedAt = new Date();
       const members = await tx.find(MemberEntity, { workspaceId: id });
@@ -64,14 +78,31 @@ export class WorkspaceService {
         target: target(id),
         changes: { before: { name: workspace.name, members: members.length }, after: { deleted: true } },
       });
-      return members;
+      await this.mirror.stage(tx, { revoke: members.map((m) => grantOf(id, m.userId, m.role)) });
     });
-    this.mirror.push({ revoke: members.map((m) => grantOf(id, m.userId, m.role)) });
+    this.mirror.kick();
     return true;
   }
 
-  /** Admins and owners add members; only an owner makes someone an owner. */
-  async addMember(em: EntityManager, actorId: string, input: MemberInput): Promise<Member> {
+  /**
+   * Admins and owners add members; only an owner makes someone an owner. By email, identity says
+   * which account holds the address (NOT_FOUND when none): asked only once the caller is known to
+   * manage members here, so nobody else can probe addresses through it.
+   */
+  async addMember(em: EntityManager, actorId: string, request: AddMemberRequest): Promise<Member> {
+    const hasId = request.userId != null;
+    const hasEmail = request.email != null;
+    if (hasId === hasEmail) throw badUserInput('Give exactly one of `userId` and `email`', { field: hasId ? 'email' : 'userId' });
+    let userIdOrEmail = request.userId ?? '';
+    if (hasEmail) {
+      const email = request.email!.trim();
+      if (email.length > 254 || !EMAIL_SHAPE.test(email)) throw badUserInput('`email` is not a valid email address', { field: 'email' });
+      await requireAccess(em, request.workspaceId, actorId, 'workspaces.member.manage');
+      const found = await this.lookupUserByEmail(email);
+      if (!found) throw noAccountWithEmail();
+      userIdOrEmail = found;
+    }
+    const input: MemberInput = { workspaceId: request.workspaceId, userId: userIdOrEmail, role: request.role };
     const { userId, role } = validMemberInput(input);
     const member = await em.transactional(async (tx) => {
       const { member: actor } = await requireAccess(tx, input.workspaceId, actorId, 'workspaces.member.manage', { lock: true });
@@ -79,9 +110,10 @@ export class WorkspaceService {
       if (await tx.findOne(MemberEntity, { workspaceId: input.workspaceId, userId })) throw alreadyMember();
       const member = tx.create(MemberEntity, { workspaceId: input.workspaceId, userId, role, addedAt: new Date() });
       this.outbox.add(tx, { action: 'workspaces.member.added', target: target(input.workspaceId), changes: { after: { userId, role } } });
+      await this.mirror.stage(tx, { grant: [grantOf(input.workspaceId, userId, role)] });
       return member;
     });
-    this.mirror.push({ grant: [grantOf(input.workspaceId, userId, role)] });
+    this.mirror.kick();
     return member;
   }
 
@@ -97,32 +129,33 @@ export class WorkspaceService {
       if (before === 'OWNER') await assertAnotherOwner(tx, input.workspaceId);
       member.role = role;
       this.outbox.add(tx, { action: 'workspaces.member.role-changed', target: target(input.workspaceId), changes: { before: { userId, role: before }, after: { userId, role } } });
+      await this.mirror.stage(tx, { revoke: [grantOf(input.workspaceId, userId, before)], grant: [grantOf(input.workspaceId, userId, role)] });
       return { member, before };
     });
-    if (before !== role) this.mirror.push({ revoke: [grantOf(input.workspaceId, userId, before)], grant: [grantOf(input.workspaceId, userId, role)] });
+    if (before !== role) this.mirror.kick();
     return member;
   }
 
   /** Admins remove members and admins, owners anyone; the last owner cannot be removed. */
   async removeMember(em: EntityManager, actorId: string, workspaceId: string, userId: string): Promise<boolean> {
     if (!UUID.test(userId)) throw badUserInput('`userId` is not a valid user id', { field: 'userId' });
-    const removed = await em.transactional(async (tx) => {
+    await em.transactional(async (tx) => {
       const { member: actor } = await requireAccess(tx, workspaceId, actorId, 'workspaces.member.manage', { lock: true });
       const member = await findMember(tx, workspaceId, userId);
       if (member.role === 'OWNER' && actor.role !== 'OWNER') throw forbidden('Only an owner can remove an owner');
-      return this.remove(tx, member, 'workspaces.member.removed');
+      await this.remove(tx, member, 'workspaces.member.removed');
     });
-    this.mirror.push({ revoke: [removed] });
+    this.mirror.kick();
     return true;
   }
 
   /** Any member may leave, except the last owner. */
   async leave(em: EntityManager, actorId: string, workspaceId: string): Promise<boolean> {
-    const removed = await em.transactional(async (tx) => {
+    await em.transactional(async (tx) => {
       const { member } = await requireAccess(tx, workspaceId, actorId, 'workspaces.workspace.read', { lock: true });
-      return this.remove(tx, member, 'workspaces.member.left');
+      await this.remove(tx, member, 'workspaces.member.left');
     });
-    this.mirror.push({ revoke: [removed] });
+    this.mirror.kick();
     return true;
   }
 
@@ -141,14 +174,27 @@ export class WorkspaceService {
     return workspaces.map((workspace) => ({ workspace, role: roles.get(workspace.id)! }));
   }
 
-  /** Removes a membership (the workspace row is locked by the caller) and unassigns the user's todos. */
-  private async remove(tx: EntityManager, member: Member, action: string) {
+  /**
+   * Removes a membership (the workspace row is locked by the caller) and unassigns the user's todos,
+   * each as an `assigned` todo change with a new version, so live subscribers see it.
+   */
+  private async remove(tx: EntityManager, member: Member, action: string): Promise<void> {
     if (member.role === 'OWNER') await assertAnotherOwner(tx, member.workspaceId);
     tx.remove(member);
-    // A todo assigned to someone who cannot see it any more would be assigned to no one in practice.
-    await tx.nativeUpdate(TodoEntity, { workspaceId: member.workspaceId, assigneeId: member.userId }, { assigneeId: null, updatedAt: new Date() });
     this.outbox.add(tx, { action, target: target(member.workspaceId), changes: { before: { userId: member.userId, role: member.role } } });
-    return grantOf(member.workspaceId, member.userId, member.role);
+    // A todo assigned to someone who cannot see it any more would be assigned to no one in practice.
+    const todos = await tx.find(
+      TodoEntity,
+      { workspaceId: member.workspaceId, assigneeId: member.userId },
+      { lockMode: LockMode.PESSIMISTIC_WRITE, orderBy: { createdAt: 'asc', id: 'asc' } },
+    );
+    const now = new Date();
+    for (const todo of todos) {
+      const before = snapshot(todo);
+      Object.assign(todo, { assigneeId: null, version: todo.version + 1, updatedAt: now });
+      this.outbox.add(tx, { action: 'workspaces.todo.assigned', target: { type: 'Todo', id: todo.id }, changes: { before, after: snapshot(todo) } });
+    }
+    await this.mirror.stage(tx, { revoke: [grantOf(member.workspaceId, member.userId, member.role)] });
   }
 }
 

@@ -1,6 +1,6 @@
 // GraphQL types of workspaces and their members; relations are field resolvers.
 import { GraphQLDateTime } from 'graphql-scalars';
-import { Field, ID, ObjectType, registerEnumType } from 'type-graphql';
+import { Directive, Field, ID, ObjectType, registerEnumType } from 'type-graphql';
 import { UserRef } from '../users/user.type';
 import type { Member, Workspace, WorkspaceRole } from './workspace.entity';
 
@@ -11,6 +11,7 @@ registerEnumType(WorkspaceRoleEnum, {
 });
 
 @ObjectType('Workspace', { description: 'A shared list of todos and the people in it.' })
+@Directive('@key(fields: "id")')
 export class WorkspaceType {
   @Field(() => ID)
   id!: string;
