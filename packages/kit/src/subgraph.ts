@@ -12,7 +12,8 @@ import { errorLoggingPlugin, formatError } from './errors';
 import { subgraphAuthorizationPlugin } from './subgraph-authorization';
 import { runInRequest } from './request-context';
 import { sendJsonError } from './http';
-import type { RequestScope, RouteHandler } from './server';
+import type { RequestScope, RouteHandler, ServiceServer } from './server';
+import { serveSubgraphSubscriptions, type SubgraphSubscriptions } from './subgraph-subscriptions';
 
 /** What every subgraph resolver gets; subgraphs extend it with their own loaders. */
 export interface SubgraphContext {
@@ -34,9 +35,20 @@ export interface SubgraphEndpointOptions<TContext extends SubgraphContext> {
   extendContext: (base: SubgraphContext) => TContext;
 }
 
+export interface SubgraphEndpoint {
+  /** The `/graphql` route (HTTP). */
+  route: RouteHandler;
+  /**
+   * Serves this schema's subscriptions over graphql-ws on the service's `/graphql` as well, with
+   * the same caller checks and context (close it in the server's `beforeDrain`).
+   */
+  serveSubscriptions: (server: Pick<ServiceServer, 'http' | 'metrics'>) => SubgraphSubscriptions;
+  stop: () => Promise<void>;
+}
+
 export async function createSubgraphEndpoint<TContext extends SubgraphContext>(
   options: SubgraphEndpointOptions<TContext>,
-): Promise<{ route: RouteHandler; stop: () => Promise<void> }> {
+): Promise<SubgraphEndpoint> {
   const apollo = new ApolloServer<TContext>({
     schema: options.schema,
     introspection: options.introspection,
@@ -72,7 +84,20 @@ export async function createSubgraphEndpoint<TContext extends SubgraphContext>(
     const operationName = header(req, OPERATION_NAME_HEADER)?.slice(0, 200) ?? null;
     await runInRequest({ caller, client, requestId: scope.requestId, operationName }, () => handle(req, res, scope));
   };
-  return { route, stop: () => apollo.stop() };
+  const serveSubscriptions = (server: Pick<ServiceServer, 'http' | 'metrics'>) => {
+    const subscriptions = serveSubgraphSubscriptions({
+      http: server.http,
+      path: '/graphql',
+      schema: options.schema,
+      orm: options.orm,
+      logger: options.logger,
+      verifyInternalToken: options.verifyInternalToken,
+      extendContext: options.extendContext,
+    });
+    subscriptions.useMetrics(server.metrics.registry);
+    return subscriptions;
+  };
+  return { route, serveSubscriptions, stop: () => apollo.stop() };
 }
 
 function header(req: IncomingMessage, name: string): string | null {

@@ -6,7 +6,7 @@ import type { Logger } from '@citadel/kit/logger';
 import type { PubSub } from '@citadel/kit/pubsub';
 import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
 import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
-import { serveSubgraphSubscriptions, type SubgraphSubscriptions } from '@citadel/kit/subgraph-subscriptions';
+import type { SubgraphSubscriptions } from '@citadel/kit/subgraph-subscriptions';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { auditContext } from './audit.context';
 import { ChainVerifier } from './chain/chain-verifier';
@@ -105,16 +105,7 @@ export async function createAuditApp(options: AuditAppOptions): Promise<AuditApp
       await orm.close();
     },
   });
-  const subscriptions = serveSubgraphSubscriptions({
-    http: server.http,
-    path: '/graphql',
-    schema,
-    orm,
-    logger,
-    verifyInternalToken: options.verifyInternalToken,
-    extendContext,
-  });
-  subscriptions.useMetrics(server.metrics.registry);
+  const subscriptions = endpoint.serveSubscriptions(server);
   return { server, ingest, checkpoints, verifier, events, retention, feed, subscriptions };
 }
 

@@ -10,7 +10,7 @@ import { Outbox, OutboxRelay } from '@citadel/kit/outbox';
 import type { PubSub } from '@citadel/kit/pubsub';
 import { createServiceServer, type ServiceServer } from '@citadel/kit/server';
 import { createSubgraphEndpoint } from '@citadel/kit/subgraph';
-import { serveSubgraphSubscriptions, type SubgraphSubscriptions } from '@citadel/kit/subgraph-subscriptions';
+import type { SubgraphSubscriptions } from '@citadel/kit/subgraph-subscriptions';
 import { GrantMirror, type ScopedGrantSink } from './grant-mirror';
 import { buildWorkspacesSchema, SUBGRAPH_NAME } from './schema';
 import { TodoEventHub } from './todos/todo-event-hub';
@@ -102,16 +102,7 @@ export async function createWorkspacesApp(options: WorkspacesAppOptions): Promis
       await orm.close();
     },
   });
-  const subscriptions = serveSubgraphSubscriptions({
-    http: server.http,
-    path: '/graphql',
-    schema,
-    orm,
-    logger,
-    verifyInternalToken: options.verifyInternalToken,
-    extendContext,
-  });
-  subscriptions.useMetrics(server.metrics.registry);
+  const subscriptions = endpoint.serveSubscriptions(server);
   relay.useMetrics(server.metrics.registry);
   relay.start();
   mirror.start();
