@@ -67,14 +67,20 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
   const subscribe = async (args: ExecutionArgs) => {
     const scope = args.contextValue as OperationScope;
     if (!options.relay) return { errors: [new GraphQLError('Subscriptions are not served by this gateway', { extensions: { code: 'BAD_REQUEST' } })] };
-    return options.relay.subscribe({
-      document: scope.document,
-      query: scope.query,
-      operationName: scope.operationName ?? null,
-      variables: scope.variables,
-      context: scope.context,
-      disconnect: scope.disconnect,
-    });
+    try {
+      return await options.relay.subscribe({
+        document: scope.document,
+        query: scope.query,
+        operationName: scope.operationName ?? null,
+        variables: scope.variables,
+        context: scope.context,
+        disconnect: scope.disconnect,
+      });
+    } catch (error) {
+      // Thrown out of here, graphql-ws would close the whole socket with the error's message.
+      scope.context.logger.error({ err: error }, 'could not start a subscription');
+      return { errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
+    }
   };
   const server = useServer<Record<string, unknown> | undefined, SocketExtra>(
     {
