@@ -242,6 +242,25 @@ describe('field authorization through the gateway', () => {
     }
   });
 
+  it('a user manager cannot disable an administrator who holds more (identity asks authz over a service token)', async () => {
+    const manager = await account(gql, 'user-manager@example.com');
+    const role = await as(admin, 'mutation { createRole(input: { name: "user-manager", permissions: ["identity.user.read", "identity.user.manage"] }) { id } }');
+    const roleId = (role.body.data!.createRole as { id: string }).id;
+    expect((await as(admin, 'mutation($i: RoleGrantInput!) { grantRole(input: $i) { id } }', { i: { userId: manager.id, roleId, scope: 'global' } })).body.errors).toBeUndefined();
+    const adminId = ((await as(admin, '{ me { id } }')).body.data!.me as { id: string }).id;
+    // The grant reaches the gateway within a second; then manager may call disableUser at all.
+    const refusedIn = await timeUntil(async () => errorCode(await as(manager.token, `mutation { disableUser(id: "${adminId}") { id } }`)) === 'FORBIDDEN', 5_000);
+    expect(refusedIn).toBeLessThan(5_000);
+    const refused = await as(manager.token, `mutation { disableUser(id: "${adminId}") { id } }`);
+    expect(refused.body.errors?.[0]?.extensions?.missing).toEqual(expect.arrayContaining(['authz.grant.manage', 'authz.role.manage']));
+    expect(((await as(admin, '{ me { disabled } }')).body.data!.me as { disabled: boolean }).disabled).toBe(false);
+    // A plain account the manager can disable.
+    const plainAccount = await account(gql, 'plain-account@example.com');
+    const plain = await as(manager.token, `mutation { disableUser(id: "${plainAccount.id}") { disabled } }`);
+    expect(plain.body.errors).toBeUndefined();
+    expect(plain.body.data).toEqual({ disableUser: { disabled: true } });
+  });
+
   it('a disabled account loses its sessions at once and cannot sign in again', async () => {
     const dave = await account(gql, 'dave@example.com');
     const disabled = await as(admin, `mutation { disableUser(id: "${dave.id}") { disabled } }`);

@@ -55,6 +55,12 @@ export class AuthzClient {
     return this.loader.load(check);
   }
 
+  /** The user's global permissions, as authz computes them now (not cached). */
+  async effectivePermissions(userId: string): Promise<string[]> {
+    const { permissions } = await this.post<{ permissions: string[] }>('/internal/effective-permissions', { userId });
+    return permissions;
+  }
+
   /**
    * Grants and revokes scoped roles this service's catalogue declares (e.g. workspaces makes the
    * creator of `workspace:<id>` its `workspace-owner`). Global grants are for administrators only.

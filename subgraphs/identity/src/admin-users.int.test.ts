@@ -225,6 +225,21 @@ describe('disableUser', () => {
     await stop();
   });
 
+  it('threat: a user manager locking out an administrator. Only accounts whose permissions the caller all holds can be disabled', async () => {
+    const manager = await admin(); // identity.user.read and identity.user.manage, nothing else
+    const superior = await seed.user();
+    identity.permissions.set(superior.id, [USER_SCOPES.read, USER_SCOPES.manage, 'authz.grant.manage']);
+    const refused = await identity.call(DISABLE, { caller: manager, variables: { id: superior.id } });
+    expect(errorCode(refused)).toBe('FORBIDDEN');
+    expect(refused.body.errors?.[0]?.extensions?.missing).toEqual(['authz.grant.manage']);
+    expect(errorCode(await login(superior.email, superior.password))).toBeUndefined();
+
+    const peer = await seed.user();
+    identity.permissions.set(peer.id, [USER_SCOPES.read]);
+    const allowed = await identity.call<{ disableUser: { disabled: boolean } }>(DISABLE, { caller: manager, variables: { id: peer.id } });
+    expect(allowed.body.data?.disableUser.disabled).toBe(true);
+  });
+
   it('threat: an account-state oracle. A wrong password for a disabled account is INVALID_CREDENTIALS as for any other', async () => {
     const caller = await admin();
     const target = await seed.user();

@@ -50,6 +50,8 @@ export interface IdentityAppOptions {
   mfa: MfaSettings;
   /** Whether sign-up with a taken address says EMAIL_TAKEN (see UserService). */
   revealTakenEmail: boolean;
+  /** A user's global permissions (authz's effective permissions): whom an administrator may disable. */
+  permissionsOf: (userId: string) => Promise<readonly string[]>;
   /** Hands a batch of outbox events to audit (auditDelivery); throws when not accepted. */
   deliverEvents: (events: AuditEventInput[]) => Promise<void>;
   /** How often the outbox relay looks for events nobody kicked it for, ms. */
@@ -91,7 +93,7 @@ export async function createIdentityApp(options: IdentityAppOptions): Promise<Se
       },
       outbox,
     ),
-    admin: new UserAdminService(sessions, outbox),
+    admin: new UserAdminService(sessions, outbox, options.permissionsOf),
     relay: () => relay,
   });
   const endpoint = await createSubgraphEndpoint({

@@ -15,6 +15,8 @@ export const IDENTITY_ERRORS = {
   REAUTHENTICATION_REQUIRED: 'REAUTHENTICATION_REQUIRED',
   ACCOUNT_DISABLED: 'ACCOUNT_DISABLED',
   CANNOT_DISABLE_SELF: 'CANNOT_DISABLE_SELF',
+  FORBIDDEN: 'FORBIDDEN',
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   INVALID_EMAIL: 'BAD_USER_INPUT',
 } as const;
 
@@ -41,5 +43,10 @@ export const reauthenticationRequired = () =>
   new AppError(IDENTITY_ERRORS.REAUTHENTICATION_REQUIRED, 'Sign in again to change two-factor settings');
 /** Only after the right password (or second factor): a wrong one stays INVALID_CREDENTIALS. */
 export const accountDisabled = () => new AppError(IDENTITY_ERRORS.ACCOUNT_DISABLED, 'This account is disabled');
+/** The account holds permissions the administrator does not (`missing` names them). */
+export const cannotDisableMorePrivileged = (missing: readonly string[]) =>
+  new AppError(IDENTITY_ERRORS.FORBIDDEN, 'You can disable only accounts whose permissions you hold yourself', { missing });
+export const permissionsUnavailable = () =>
+  new AppError(IDENTITY_ERRORS.SERVICE_UNAVAILABLE, "Cannot read the account's permissions right now; try again shortly");
 export const cannotDisableSelf = () =>
   new AppError(IDENTITY_ERRORS.CANNOT_DISABLE_SELF, 'You cannot disable your own account; ask another administrator');

@@ -30,11 +30,13 @@ async function main(): Promise<void> {
   });
   const orm = await createOrm({ url: env.DATABASE_URL, logger, ...database });
   const serviceTokens = new ServiceTokenMinter(SUBGRAPH_NAME, key);
+  const authz = new AuthzClient({ url: env.AUTHZ_URL, minter: serviceTokens, logger });
   const server = await createIdentityApp({
     orm,
     logger,
     key,
     verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: env.INTERNAL_JWKS_URL }),
+    permissionsOf: (userId) => authz.effectivePermissions(userId),
     verifyServiceToken: createServiceTokenVerifier({ audience: SUBGRAPH_NAME, services: serviceKeySets(env.SERVICE_JWKS_URLS) }),
     jwt: {
       issuer: env.JWT_ISSUER,
@@ -76,7 +78,7 @@ async function main(): Promise<void> {
     },
   });
   // authz may start after identity: registration retries in the background until it is accepted.
-  const registration = new AuthzClient({ url: env.AUTHZ_URL, minter: serviceTokens, logger }).registerCatalogue(
+  const registration = authz.registerCatalogue(
     IDENTITY_PERMISSIONS,
   );
   onShutdownSignal(logger, async () => {

@@ -1,7 +1,7 @@
 // Endpoints for platform services only (never routed through the gateway's graph):
 //   POST /internal/catalogue              a service registers its own module's permissions
 //   POST /internal/check                  batched checkPermission(userId, permission, scope)
-//   POST /internal/effective-permissions  a gateway loads a user's global permissions
+//   POST /internal/effective-permissions  a gateway (or a platform service) loads a user's global permissions
 //   GET  /internal/changes?after=<seq>    a gateway catches up on changes it may have missed
 import type { IncomingMessage } from 'node:http';
 import { InternalTokenError } from '@citadel/kit/auth';
@@ -95,7 +95,8 @@ export function internalRoutes(options: InternalRoutesOptions): Record<string, R
       for (const item of body.revoke) await options.grants.revoke(manager, actor, await resolve(item));
       sendJson(res, 200, { granted: body.grant.length, revoked: body.revoke.length });
     }),
-    '/internal/effective-permissions': guarded('POST', fromGateway, async (req, res, _caller, limit) => {
+    // Gateways load callers' permissions; services (identity) check whom an administrator may act on.
+    '/internal/effective-permissions': guarded('POST', fromGatewayOrService, async (req, res, _caller, limit) => {
       const { userId } = parse(effectiveBody, await json(req, limit));
       const manager = em();
       // The sequence is read first: a change racing this read is then seen by the next poll.

@@ -35,6 +35,8 @@ export interface IdentityHarness {
   mailboxDir: string;
   /** What identity publishes (in memory, in this process). */
   pubsub: MemoryPubSub;
+  /** Global permissions per user id, as authz would answer (users not listed hold none). */
+  permissions: Map<string, string[]>;
   /** Events identity's outbox relay delivered (a stand-in for audit's ingestion). */
   events: AuditEventInput[];
   /** The first delivered event with this action (and matching), waiting up to 3 s for it. */
@@ -68,7 +70,9 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
   const mailboxDir = mkdtempSync(join(tmpdir(), 'citadel-mail-'));
   const mfaKey = randomBytes(32);
   const events: AuditEventInput[] = [];
+  const permissions = new Map<string, string[]>();
   const server = await createIdentityApp({
+    permissionsOf: async (userId) => permissions.get(userId) ?? [],
     orm,
     logger,
     key: identityKey,
@@ -97,6 +101,7 @@ export async function startIdentity(adminDatabaseUrl: string, options: { revealT
   const url = `http://127.0.0.1:${port}/graphql`;
   return {
     url,
+    permissions,
     dbUrl: testDb.url,
     orm,
     identityKey,

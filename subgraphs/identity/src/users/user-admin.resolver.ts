@@ -36,7 +36,7 @@ export class UserAdminResolver {
   @Mutation(() => UserType, { description: 'Stops the account signing in and ends all its sessions. Not your own.' })
   @Directive(requiresScopes(USER_SCOPES.manage))
   async disableUser(@Arg('id', () => ID) id: string, @Ctx() ctx: IdentityContext): Promise<UserType> {
-    return UserType.from(await this.admin.disable(ctx.em, ctx.caller.userId, id));
+    return UserType.from(await this.admin.disable(ctx.em, ctx.caller, id));
   }
 
   @Mutation(() => UserType, { description: 'Lets a disabled account sign in again.' })

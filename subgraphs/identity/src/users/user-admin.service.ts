@@ -1,10 +1,11 @@
 // Account administration: list and read any account, disable and enable one. Who may do it is the
-// `@requiresScopes` on the fields (identity.permissions.ts), not this service's business.
+// `@requiresScopes` on the fields (identity.permissions.ts); whom one may disable is bounded here.
 import { badUserInput, notFound } from '@citadel/kit/errors';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
 import type { Outbox } from '@citadel/kit/outbox';
 import type { SessionService } from '../auth/session.service';
-import { cannotDisableSelf } from '../identity.errors';
+import type { Caller } from '@citadel/kit/auth';
+import { cannotDisableMorePrivileged, cannotDisableSelf, permissionsUnavailable } from '../identity.errors';
 import { decodeCursor, encodeCursor, pageSize, parseTimeIdPosition, timeIdPositionSql, toPage, type Page } from '@citadel/kit/connection';
 import { User } from './user.entity';
 import { UUID } from './user.loaders';
@@ -29,6 +30,8 @@ export class UserAdminService {
   constructor(
     private readonly sessions: SessionService,
     private readonly outbox: Outbox,
+    /** A user's global permissions, from authz. */
+    private readonly permissionsOf: (userId: string) => Promise<readonly string[]>,
   ) {}
 
   /** Oldest first, by (createdAt, id): a keyset, so pages stay stable while accounts are added. */
@@ -67,9 +70,23 @@ export class UserAdminService {
    * (and recorded once: `identity.user.disabled` only when the account changed; the sessions'
    * `identity.session.revoked` whenever some were still active).
    */
-  async disable(em: EntityManager, actorId: string | null, id: string): Promise<User> {
+  /**
+   * Disables an account and ends its sessions. Bounded like delegation in authz: an administrator
+   * may disable only an account whose global permissions they all hold themselves, so holding
+   * identity.user.manage alone is not enough to lock out an administrator with more.
+   */
+  async disable(em: EntityManager, actor: Pick<Caller, 'userId' | 'permissions'>, id: string): Promise<User> {
     validId(id);
-    if (actorId === id) throw cannotDisableSelf();
+    if (actor.userId === id) throw cannotDisableSelf();
+    let target: readonly string[];
+    try {
+      target = await this.permissionsOf(id.toLowerCase());
+    } catch {
+      throw permissionsUnavailable(); // fail closed: authz could not say what the account holds
+    }
+    const held = new Set(actor.permissions);
+    const beyond = target.filter((p) => !held.has(p));
+    if (beyond.length > 0) throw cannotDisableMorePrivileged(beyond);
     const user = await em.transactional(async (tx) => {
       const locked = await tx.findOne(User, { id }, { lockMode: LockMode.PESSIMISTIC_WRITE });
       if (!locked) throw notFound('No such user');
