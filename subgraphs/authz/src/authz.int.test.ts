@@ -197,7 +197,9 @@ describe('what gateways follow', () => {
 
   it('refuses internal routes without the right token', async () => {
     expect((await authz.internal('/internal/changes?after=0', null)).status).toBe(401);
-    expect((await authz.internal('/internal/effective-permissions', await authz.serviceToken(), { userId: randomUUID() })).status).toBe(401);
+    // A platform service may read effective permissions (identity bounds disableUser with them); an intruder may not.
+    expect((await authz.internal('/internal/effective-permissions', await authz.serviceToken('intruder'), { userId: randomUUID() })).status).toBe(401);
+    expect((await authz.internal('/internal/effective-permissions', await authz.serviceToken(), { userId: randomUUID() })).status).toBe(200);
     expect((await authz.internal('/internal/effective-permissions', await authz.gatewayToken(), { userId: 'nope' })).status).toBe(400);
   });
 });
