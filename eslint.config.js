@@ -3,7 +3,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', '.data/', 'coverage/', 'clients/*/generated/', 'schema/'] },
+  { ignores: ['node_modules/', '.data/', 'coverage/', 'clients/*/src/gql/', 'schema/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -32,6 +32,9 @@ const parsed = parseEnv({
   SUBSCRIPTION_SHARED_FETCHES: list('identity'),
   INTROSPECTION: bool(false),
   EXPLORER: bool(true),
+  PERSISTED_DOCUMENTS: z.enum(['off', 'allow', 'only']).default('off'),
+  /** Comma-separated manifest files; empty means every clients/<name>/src/gql/persisted-documents.json. */
+  PERSISTED_DOCUMENTS_PATH: list(''),
 });
 
 /** `SUBGRAPH_<NAME>_URL` overrides the routing URL the supergraph gives subgraph <name>. */

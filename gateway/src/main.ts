@@ -7,7 +7,8 @@ import { InternalTokenMinter, type Caller } from '@citadel/kit/auth';
 import { errorLoggingPlugin, formatError } from '@citadel/kit/errors';
 import { sendJson, sendJsonError } from '@citadel/kit/http';
 import { loadSigningKey } from '@citadel/kit/keys';
-import { createLogger } from '@citadel/kit/logger';
+import { REPO_ROOT } from '@citadel/kit/paths';
+import { createLogger, type Logger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
 import { createServiceServer, listenOrExit, onShutdownSignal } from '@citadel/kit/server';
 import type { IncomingMessage } from 'node:http';
@@ -26,6 +27,7 @@ import { SubscriptionRelay } from './subscriptions/relay';
 import { SharedFetches } from './subscriptions/shared-fetches';
 import { UpstreamConnections } from './subscriptions/upstream';
 import { attachGraphqlWs, endedReason } from './websocket';
+import { defaultManifestPaths, PersistedDocumentManifest, persistedDocuments } from './persisted-documents';
 
 async function main(): Promise<void> {
   const logger = createLogger('gateway', env.LOG_LEVEL);
@@ -40,6 +42,7 @@ async function main(): Promise<void> {
     generate: env.NODE_ENV !== 'production',
   });
   const minter = new InternalTokenMinter(key);
+  const persisted = loadPersistedDocuments(logger);
   const pubsub = createPubSub(env.REDIS_URL, logger);
   const revoked = new RevokedSessions({
     identityUrl: env.IDENTITY_URL,
@@ -101,7 +104,7 @@ async function main(): Promise<void> {
     includeStacktraceInErrorResponses: false,
     formatError,
     validationRules,
-    plugins: [ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin()],
+    plugins: [persisted.plugin(), ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin()],
     logger,
   });
   await apollo.start();
@@ -161,11 +164,25 @@ async function main(): Promise<void> {
     logger,
     maxPayloadBytes: env.MAX_BODY_BYTES,
     relay,
+    persisted,
   });
   onShutdownSignal(logger, server.close);
   await listenOrExit(server, { host: env.GATEWAY_HOST, port: env.GATEWAY_PORT, setting: 'GATEWAY_PORT' }, logger, () =>
     apollo.stop(),
   );
+}
+
+/** The PERSISTED_DOCUMENTS mode with its manifests; a manifest that cannot be read stops the start. */
+function loadPersistedDocuments(logger: Logger) {
+  const paths = env.PERSISTED_DOCUMENTS_PATH.length > 0 ? env.PERSISTED_DOCUMENTS_PATH : defaultManifestPaths(REPO_ROOT);
+  try {
+    const manifest = env.PERSISTED_DOCUMENTS === 'off' ? new PersistedDocumentManifest({}) : PersistedDocumentManifest.fromFiles(paths);
+    if (env.PERSISTED_DOCUMENTS !== 'off') logger.info({ mode: env.PERSISTED_DOCUMENTS, documents: manifest.size, paths }, 'persisted documents loaded');
+    return persistedDocuments({ mode: env.PERSISTED_DOCUMENTS, manifest });
+  } catch (error) {
+    logger.fatal({ err: error }, 'could not load persisted documents: run npm run codegen, or fix PERSISTED_DOCUMENTS_PATH');
+    process.exit(1);
+  }
 }
 
 main().catch((error: unknown) => {

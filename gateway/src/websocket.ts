@@ -13,6 +13,7 @@ import type { Logger } from '@citadel/kit/logger';
 import type { VerifiedCaller } from './access-token';
 import { clientInfo, type GatewayContext } from './context';
 import type { SubscriptionRelay } from './subscriptions/relay';
+import type { PersistedDocuments } from './persisted-documents';
 import { closeWebSocketServer } from '@citadel/kit/ws-close';
 
 export interface GraphqlWsOptions {
@@ -29,6 +30,8 @@ export interface GraphqlWsOptions {
   maxPayloadBytes: number;
   /** Runs subscriptions; without it they are refused. */
   relay?: SubscriptionRelay;
+  /** PERSISTED_DOCUMENTS for queries and subscriptions alike; without it every document runs. */
+  persisted?: PersistedDocuments;
 }
 
 interface OperationScope {
@@ -106,9 +109,13 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
           return [new GraphQLError(ended, { extensions: { code: 'UNAUTHENTICATED' } })];
         }
         const logger = options.logger.child({ requestId, transport: 'ws', ...(caller.userId ? { userId: caller.userId } : {}) });
+        // Resolved here, before the split into Apollo (queries) and the relay (subscriptions), so both obey it.
+        const resolution = options.persisted?.resolve(payload) ?? { kind: 'as-is' };
+        if (resolution.kind === 'refused') return [resolution.error];
+        const query = resolution.kind === 'document' ? resolution.query : payload.query;
         let document: DocumentNode;
         try {
-          document = parse(payload.query);
+          document = parse(query);
         } catch (error) {
           const message = error instanceof GraphQLError ? error.message : 'Syntax error';
           return [new GraphQLError(message, { extensions: { code: 'GRAPHQL_PARSE_FAILED' } })];
@@ -116,7 +123,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
         const scope: OperationScope = {
           context: { caller, client: clientInfo(ctx.extra.request, options.trustedProxyHops), requestId, logger },
           document,
-          query: payload.query,
+          query,
           variables: payload.variables ?? undefined,
           operationName: payload.operationName ?? undefined,
           disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
