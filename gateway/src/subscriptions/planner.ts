@@ -25,6 +25,8 @@ export interface SubscriptionPlan {
 
 /** The gateway's current schema and planner, as one snapshot: a supergraph update replaces it. */
 export class PlannerSnapshot {
+  private readonly wrapped = new Map<SharedFetches | undefined, Record<string, GraphQLDataSource>>();
+
   constructor(
     private readonly internals: Required<Pick<GatewayInternals, 'queryPlanner' | 'apiSchema' | 'supergraphSchema' | 'schema' | 'serviceMap'>>,
   ) {}
@@ -42,6 +44,17 @@ export class PlannerSnapshot {
     const entry = this.internals.serviceMap[service];
     const sourceUrl = (entry?.dataSource as { url?: unknown } | undefined)?.url;
     return typeof sourceUrl === 'string' && sourceUrl.length > 0 ? sourceUrl : entry?.url;
+  }
+
+  /** The data sources, wrapped by `shared` when given: built once per snapshot, not per event. */
+  private sources(shared: SharedFetches | undefined): Record<string, GraphQLDataSource> {
+    let sources = this.wrapped.get(shared);
+    if (!sources) {
+      sources = {};
+      for (const [name, { dataSource }] of Object.entries(this.internals.serviceMap)) sources[name] = shared ? shared.wrap(name, dataSource) : dataSource;
+      this.wrapped.set(shared, sources);
+    }
+    return sources;
   }
 
   plan(document: DocumentNode, operationName: string | null): SubscriptionPlan {
@@ -66,10 +79,9 @@ export class PlannerSnapshot {
     shared?: SharedFetches,
   ): Promise<ExecutionResult> {
     const operationContext = buildOperationContext({ schema: this.internals.schema, operationDocument: document, operationName: operationName ?? undefined });
-    const real = this.internals.serviceMap;
-    const serviceMap: Record<string, GraphQLDataSource> = Object.create(null) as Record<string, GraphQLDataSource>;
-    for (const [name, { dataSource }] of Object.entries(real)) serviceMap[name] = shared ? shared.wrap(name, dataSource) : dataSource;
-    const primarySource = serviceMap[plan.primary.serviceName]!;
+    const sources = this.sources(shared);
+    const primarySource = sources[plan.primary.serviceName]!;
+    const serviceMap: Record<string, GraphQLDataSource> = { ...sources };
     serviceMap[plan.primary.serviceName] = {
       // The primary "fetch" is the event already received; other fetches to that subgraph are real.
       process: (options) =>
