@@ -1,9 +1,12 @@
 // A gateway with PERSISTED_DOCUMENTS=only, beside the platform: the cli client's generated
 // documents run, by hash or in full, over HTTP and WebSocket; any other document is refused.
 // Threat: a stolen token used with hand-written operations (scraping, probing the schema).
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
+import { copyFileSync, mkdtempSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { print, type DocumentNode } from 'graphql';
+import { printExecutableGraphQLDocument } from '@graphql-tools/documents';
+import { parse, print, type DocumentNode } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '@citadel/kit/paths';
 import { CreateTodoDocument, CreateWorkspaceDocument, MeDocument, TodoEventsDocument, type TodoEventsSubscription } from '../clients/cli/src/gql/graphql';
@@ -17,6 +20,8 @@ const byHash = (document: DocumentNode) => ({ persistedQuery: { version: 1, sha2
 let platform: Platform;
 let only: ExtraGateway;
 let ada: Account;
+/** A copy of the cli's manifest that the `only` gateway serves, so a test can release new documents. */
+let manifestPath: string;
 
 async function post(body: Record<string, unknown>, token = ada.token) {
   const res = await fetch(only.url, {
@@ -31,10 +36,9 @@ const codes = (body: { errors?: { extensions?: { code?: string } }[] }) => (body
 
 beforeAll(async () => {
   platform = await launch();
-  only = await startExtraGateway(platform, {
-    PERSISTED_DOCUMENTS: 'only',
-    PERSISTED_DOCUMENTS_PATH: join(REPO_ROOT, 'clients/cli/src/gql/persisted-documents.json'),
-  });
+  manifestPath = join(mkdtempSync(join(tmpdir(), 'citadel-manifest-')), 'persisted-documents.json');
+  copyFileSync(join(REPO_ROOT, 'clients/cli/src/gql/persisted-documents.json'), manifestPath);
+  only = await startExtraGateway(platform, { PERSISTED_DOCUMENTS: 'only', PERSISTED_DOCUMENTS_PATH: manifestPath });
   ada = await account(`${platform.gatewayUrl}/graphql`, `ada-${randomUUID().slice(0, 8)}@example.com`);
 });
 
@@ -66,6 +70,19 @@ describe('PERSISTED_DOCUMENTS=only over HTTP', () => {
   it('refuses a hash that is in no manifest', async () => {
     const { body } = await post({ extensions: { persistedQuery: { version: 1, sha256Hash: 'ab'.repeat(32) } } });
     expect(codes(body)).toEqual(['PERSISTED_QUERY_NOT_FOUND']);
+  });
+
+  it("accepts a release's new document once its manifest is deployed, without a restart", async () => {
+    const query = 'query ReleaseTwo { me { id name } }';
+    expect(codes((await post({ query })).body)).toEqual(['PERSISTED_QUERY_NOT_ALLOWED']);
+    const text = printExecutableGraphQLDocument(parse(query));
+    const entries = { ...(JSON.parse(readFileSync(manifestPath, 'utf8')) as Record<string, string>) };
+    entries[`sha256:${createHash('sha256').update(text).digest('hex')}`] = text;
+    writeFileSync(`${manifestPath}.next`, JSON.stringify(entries));
+    renameSync(`${manifestPath}.next`, manifestPath);
+    await expect.poll(async () => (await post({ query })).body.data, { timeout: 10_000 }).toEqual({ me: { id: ada.id, name: expect.any(String) } });
+    // The documents from before the release still run.
+    expect((await post({ extensions: byHash(MeDocument) })).body.data).toEqual({ me: expect.objectContaining({ id: ada.id }) });
   });
 });
 

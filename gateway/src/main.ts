@@ -27,7 +27,7 @@ import { SubscriptionRelay } from './subscriptions/relay';
 import { SharedFetches } from './subscriptions/shared-fetches';
 import { UpstreamConnections } from './subscriptions/upstream';
 import { attachGraphqlWs, endedReason } from './websocket';
-import { defaultManifestPaths, PersistedDocumentManifest, persistedDocuments } from './persisted-documents';
+import { defaultManifestPaths, PersistedDocumentManifest, persistedDocuments, watchManifests, type PersistedDocuments } from './persisted-documents';
 
 async function main(): Promise<void> {
   const logger = createLogger('gateway', env.LOG_LEVEL);
@@ -42,7 +42,7 @@ async function main(): Promise<void> {
     generate: env.NODE_ENV !== 'production',
   });
   const minter = new InternalTokenMinter(key);
-  const persisted = loadPersistedDocuments(logger);
+  const { persisted, stopWatching: stopWatchingManifests } = loadPersistedDocuments(logger);
   const pubsub = createPubSub(env.REDIS_URL, logger);
   const revoked = new RevokedSessions({
     identityUrl: env.IDENTITY_URL,
@@ -141,6 +141,7 @@ async function main(): Promise<void> {
     ready: async () => revoked.ready && userPermissions.ready,
     beforeDrain: () => websocket.close(),
     onClose: async () => {
+      stopWatchingManifests();
       await apollo.stop();
       await upstream.close();
       await revoked.stop();
@@ -172,13 +173,24 @@ async function main(): Promise<void> {
   );
 }
 
-/** The PERSISTED_DOCUMENTS mode with its manifests; a manifest that cannot be read stops the start. */
-function loadPersistedDocuments(logger: Logger) {
+/**
+ * The PERSISTED_DOCUMENTS mode with its manifests, re-read when one changes on disk. A manifest
+ * that cannot be read stops the start; a later bad one is logged and the previous documents serve.
+ */
+function loadPersistedDocuments(logger: Logger): { persisted: PersistedDocuments; stopWatching: () => void } {
   const paths = env.PERSISTED_DOCUMENTS_PATH.length > 0 ? env.PERSISTED_DOCUMENTS_PATH : defaultManifestPaths(REPO_ROOT);
   try {
-    const manifest = env.PERSISTED_DOCUMENTS === 'off' ? new PersistedDocumentManifest({}) : PersistedDocumentManifest.fromFiles(paths);
-    if (env.PERSISTED_DOCUMENTS !== 'off') logger.info({ mode: env.PERSISTED_DOCUMENTS, documents: manifest.size, paths }, 'persisted documents loaded');
-    return persistedDocuments({ mode: env.PERSISTED_DOCUMENTS, manifest });
+    if (env.PERSISTED_DOCUMENTS === 'off') return { persisted: persistedDocuments({ mode: 'off', manifest: new PersistedDocumentManifest({}) }), stopWatching: () => {} };
+    const manifest = PersistedDocumentManifest.fromFiles(paths);
+    logger.info({ mode: env.PERSISTED_DOCUMENTS, documents: manifest.size, paths }, 'persisted documents loaded');
+    const persisted = persistedDocuments({ mode: env.PERSISTED_DOCUMENTS, manifest });
+    const stopWatching = watchManifests({
+      paths,
+      persisted,
+      onReload: (documents) => logger.info({ documents, paths }, 'persisted documents reloaded'),
+      onError: (error) => logger.error({ err: error, paths }, 'persisted documents reload failed; still serving the previous ones'),
+    });
+    return { persisted, stopWatching };
   } catch (error) {
     logger.fatal({ err: error }, 'could not load persisted documents: run npm run codegen, or fix PERSISTED_DOCUMENTS_PATH');
     process.exit(1);

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ApolloServer } from '@apollo/server';
 import { REPO_ROOT } from '@citadel/kit/paths';
 import { describe, expect, it } from 'vitest';
-import { defaultManifestPaths, PersistedDocumentManifest, persistedDocuments, type PersistedDocumentsMode } from './persisted-documents';
+import { defaultManifestPaths, PersistedDocumentManifest, persistedDocuments, watchManifests, type PersistedDocumentsMode } from './persisted-documents';
 
 const ME = 'query Me { me { id name } }';
 const hex = (text: string) => createHash('sha256').update(text).digest('hex');
@@ -91,6 +91,39 @@ describe('persistedDocuments', () => {
       expect(refused.body.kind === 'single' && refused.body.singleResult.errors?.map((e) => e.extensions?.code)).toEqual(['PERSISTED_QUERY_NOT_ALLOWED']);
     } finally {
       await server.stop();
+    }
+  });
+});
+
+describe('watchManifests', () => {
+  const ADDED = 'query Added { me { email } }';
+  const entries = (...documents: string[]) => JSON.stringify(Object.fromEntries(documents.map((d) => [`sha256:${hex(d)}`, d])));
+
+  it('accepts a release\'s new documents without a restart, and keeps serving through a bad file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'citadel-manifest-'));
+    const path = join(dir, 'persisted-documents.json');
+    writeFileSync(path, entries(ME));
+    const persisted = persistedDocuments({ mode: 'only', manifest: PersistedDocumentManifest.fromFiles([path]) });
+    const errors: unknown[] = [];
+    const stop = watchManifests({ paths: [path], persisted, onReload: () => {}, onError: (error) => errors.push(error), debounceMs: 10 });
+    try {
+      expect(codeOf(persisted.resolve({ query: ADDED }))).toBe('PERSISTED_QUERY_NOT_ALLOWED');
+      // Replaced, not rewritten in place, as deploy tools do: a new file under the same name.
+      writeFileSync(`${path}.next`, entries(ME, ADDED));
+      renameSync(`${path}.next`, path);
+      await expect.poll(() => codeOf(persisted.resolve({ query: ADDED })), { timeout: 5_000 }).toBe('document');
+
+      writeFileSync(path, '{ not json');
+      await expect.poll(() => errors.length, { timeout: 5_000 }).toBeGreaterThan(0);
+      expect(persisted.size).toBe(2);
+      expect(codeOf(persisted.resolve({ query: ADDED }))).toBe('document');
+
+      // An emptied manifest in only mode would refuse everything: refused, the previous one serves.
+      writeFileSync(path, '{}');
+      await expect.poll(() => errors.length, { timeout: 5_000 }).toBeGreaterThan(1);
+      expect(codeOf(persisted.resolve({ query: ME }))).toBe('document');
+    } finally {
+      stop();
     }
   });
 });

@@ -1,8 +1,8 @@
 // Persisted documents: the operations codegen listed for our clients (clients/*/src/gql/persisted-documents.json),
 // sent by hash (Apollo's extensions.persistedQuery) or in full, and in `only` mode the only ones that run.
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { ApolloServerPlugin, BaseContext } from '@apollo/server';
 import { printExecutableGraphQLDocument } from '@graphql-tools/documents';
 import { GraphQLError, parse, type GraphQLFormattedError } from 'graphql';
@@ -117,6 +117,13 @@ export type Resolution =
 
 export interface PersistedDocuments {
   readonly mode: PersistedDocumentsMode;
+  /** Documents now accepted. */
+  readonly size: number;
+  /**
+   * Serve another manifest from the next request on (a release added documents). Refused, keeping
+   * the current one, when `only` mode would be left with no document at all.
+   */
+  replace(manifest: PersistedDocumentManifest): void;
   /** What to run for a request (HTTP body or graphql-ws subscribe payload). */
   resolve(request: OperationRequest): Resolution;
   /** Applies resolve() to every operation Apollo runs: HTTP, and queries relayed from WebSocket. */
@@ -124,11 +131,15 @@ export interface PersistedDocuments {
 }
 
 export function persistedDocuments(options: PersistedDocumentsOptions): PersistedDocuments {
-  const { mode, manifest } = options;
+  const { mode } = options;
   if (!['off', 'allow', 'only'].includes(mode)) throw new Error(`Unknown persisted documents mode: ${String(mode)}`);
-  if (mode === 'only' && manifest.size === 0) {
-    throw new Error('PERSISTED_DOCUMENTS=only with no documents would refuse every operation; run npm run codegen or set PERSISTED_DOCUMENTS_PATH');
-  }
+  const checked = (next: PersistedDocumentManifest) => {
+    if (mode === 'only' && next.size === 0) {
+      throw new Error('PERSISTED_DOCUMENTS=only with no documents would refuse every operation; run npm run codegen or set PERSISTED_DOCUMENTS_PATH');
+    }
+    return next;
+  };
+  let manifest = checked(options.manifest);
 
   const notFound = () =>
     new GraphQLError('PersistedQueryNotFound', { extensions: { code: PERSISTED_DOCUMENTS_ERRORS.PERSISTED_QUERY_NOT_FOUND } });
@@ -175,7 +186,61 @@ export function persistedDocuments(options: PersistedDocumentsOptions): Persiste
     },
   });
 
-  return { mode, resolve, plugin };
+  return {
+    mode,
+    get size() {
+      return manifest.size;
+    },
+    replace: (next) => {
+      manifest = checked(next);
+    },
+    resolve,
+    plugin,
+  };
+}
+
+export interface ManifestWatchOptions {
+  paths: readonly string[];
+  persisted: PersistedDocuments;
+  onReload: (documents: number) => void;
+  /** A file that cannot be read or is not a valid manifest: the previous documents keep serving. */
+  onError: (error: unknown) => void;
+  debounceMs?: number;
+}
+
+/**
+ * Re-reads the manifests when one changes on disk, so a release's new documents are accepted
+ * without a gateway restart. Folders are watched rather than files: codegen and deploy tools
+ * replace a file (a new inode), which a watch on the old file would miss. Returns the closer.
+ */
+export function watchManifests(options: ManifestWatchOptions): () => void {
+  const { paths, persisted, onReload, onError, debounceMs = 100 } = options;
+  let timer: NodeJS.Timeout | undefined;
+  const reload = () => {
+    try {
+      const next = PersistedDocumentManifest.fromFiles(paths);
+      persisted.replace(next);
+      onReload(next.size);
+    } catch (error) {
+      onError(error);
+    }
+  };
+  const names = new Map<string, Set<string>>();
+  for (const path of paths) {
+    const folder = dirname(path);
+    names.set(folder, (names.get(folder) ?? new Set()).add(basename(path)));
+  }
+  const watchers: FSWatcher[] = [...names].map(([folder, files]) =>
+    watch(folder, (_event, file) => {
+      if (file !== null && !files.has(file.toString())) return;
+      clearTimeout(timer);
+      timer = setTimeout(reload, debounceMs);
+    }),
+  );
+  return () => {
+    clearTimeout(timer);
+    for (const watcher of watchers) watcher.close();
+  };
 }
 
 function withoutPersistedQuery(extensions: Record<string, unknown>): Record<string, unknown> {
