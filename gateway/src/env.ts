@@ -1,11 +1,13 @@
 // The gateway's settings; the only reader of process.env in this service.
 import { join } from 'node:path';
 import { bool, list, logLevel, nodeEnv, parseEnv, port, z } from '@citadel/kit/env';
+import { telemetrySettings } from '@citadel/kit/telemetry';
 import { DATA_DIR, SCHEMA_DIR } from '@citadel/kit/paths';
 
 const parsed = parseEnv({
   NODE_ENV: nodeEnv,
   LOG_LEVEL: logLevel,
+  ...telemetrySettings,
   GATEWAY_HOST: z.string().default('127.0.0.1'),
   GATEWAY_PORT: port(4000),
   SUPERGRAPH_PATH: z.string().default(join(SCHEMA_DIR, 'supergraph.graphql')),
@@ -43,6 +45,10 @@ for (const [name, value] of Object.entries(process.env)) {
   const match = /^SUBGRAPH_([A-Z0-9_]+)_URL$/.exec(name);
   if (match?.[1] && value) subgraphUrls[match[1].toLowerCase()] = value;
 }
+
+// @apollo/gateway reports anonymous usage data to Apollo from its constructor unless this says no.
+// A self-hosted platform sends nothing out unasked: off unless the operator sets it to false.
+process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
 
 export const env = {
   ...parsed,
