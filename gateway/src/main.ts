@@ -1,4 +1,5 @@
-// Gateway start-up, in order: env, logger, keys, supergraph, Apollo, server, listen.
+// Gateway start-up, in order: telemetry (first import), env, logger, keys, supergraph, Apollo, server, listen.
+import { telemetry } from './telemetry';
 import { ApolloGateway } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
@@ -18,7 +19,8 @@ import { env } from './env';
 import { serveExplorer, wantsHtml } from './explorer';
 import { operationLimitsRule } from './limits';
 import { RevokedSessions } from './revoked-sessions';
-import { SubgraphSource } from './subgraph-source';
+import { SubgraphFetchMetrics, SubgraphSource } from './subgraph-source';
+import { OperationMetrics } from './operation-metrics';
 import { UserPermissions } from './user-permissions';
 import { DenialAudit } from './denial-audit';
 import { AuthorizingGateway } from './authorizing-gateway';
@@ -71,9 +73,11 @@ async function main(): Promise<void> {
     isRevoked: (sid) => revoked.isRevoked(sid),
   });
 
+  const subgraphFetches = new SubgraphFetchMetrics();
+  const operationMetrics = new OperationMetrics();
   const planner = new ApolloGateway({
     supergraphSdl: supergraphFromFile(env.SUPERGRAPH_PATH, logger),
-    buildService: ({ name, url }) => new SubgraphSource(name, env.subgraphUrls[name] ?? url ?? '', minter),
+    buildService: ({ name, url }) => new SubgraphSource(name, env.subgraphUrls[name] ?? url ?? '', minter, subgraphFetches),
     logger,
   });
   // `off` leaves enforcement to the subgraphs alone (they refuse rather than filter): for measuring.
@@ -104,7 +108,7 @@ async function main(): Promise<void> {
     includeStacktraceInErrorResponses: false,
     formatError,
     validationRules,
-    plugins: [persisted.plugin(), ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin()],
+    plugins: [operationMetrics.plugin(), persisted.plugin(), ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin()],
     logger,
   });
   await apollo.start();
@@ -154,6 +158,8 @@ async function main(): Promise<void> {
   denialAudit.useMetrics(server.metrics.registry);
   relay.useMetrics(server.metrics.registry);
   upstream.useMetrics(server.metrics.registry);
+  operationMetrics.useMetrics(server.metrics.registry);
+  subgraphFetches.useMetrics(server.metrics.registry);
   const websocket = attachGraphqlWs({
     http: server.http,
     path: '/graphql',
@@ -167,7 +173,10 @@ async function main(): Promise<void> {
     relay,
     persisted,
   });
-  onShutdownSignal(logger, server.close);
+  onShutdownSignal(logger, async () => {
+    await server.close();
+    await telemetry.shutdown();
+  });
   await listenOrExit(server, { host: env.GATEWAY_HOST, port: env.GATEWAY_PORT, setting: 'GATEWAY_PORT' }, logger, () =>
     apollo.stop(),
   );

@@ -2,6 +2,7 @@
 import { Migrator, type Migration } from '@mikro-orm/migrations';
 import { MikroORM, type EntitySchema, type Options } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
+import { Gauge, type Registry } from 'prom-client';
 
 export type Orm = MikroORM;
 
@@ -58,4 +59,40 @@ export async function databaseReady(orm: Orm): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+/** The tarn pool knex keeps under MikroORM; the counters read at scrape time. */
+interface PoolStats {
+  numUsed(): number;
+  numFree(): number;
+  numPendingAcquires(): number;
+  max: number;
+}
+
+/**
+ * Database pool use on the service's /metrics, read when scraped:
+ * `citadel_db_pool_connections{state="used"|"free"|"pending"}` and `citadel_db_pool_max`.
+ */
+export function observeDatabasePool(orm: Orm, registry: Registry): void {
+  const pool = () => (orm.em.getConnection().getKnex().client as { pool?: PoolStats }).pool;
+  new Gauge({
+    name: 'citadel_db_pool_connections',
+    help: 'Database connections in use (used), idle (free), and requests waiting for one (pending)',
+    labelNames: ['state'] as const,
+    registers: [registry],
+    collect() {
+      const stats = pool();
+      this.set({ state: 'used' }, stats?.numUsed() ?? 0);
+      this.set({ state: 'free' }, stats?.numFree() ?? 0);
+      this.set({ state: 'pending' }, stats?.numPendingAcquires() ?? 0);
+    },
+  });
+  new Gauge({
+    name: 'citadel_db_pool_max',
+    help: 'Most database connections the pool opens',
+    registers: [registry],
+    collect() {
+      this.set(pool()?.max ?? 0);
+    },
+  });
 }

@@ -17,4 +17,15 @@ describe('createLogger', () => {
     for (const secret of ['p1', 'p2', 't1', 't2', '123456', 's1']) expect(out).not.toContain(`"${secret}"`);
     expect(out).toContain('ECONNREFUSED');
   });
+
+  it('writes each line with its own fields when no span is active (regression: the trace mixin shared one object)', () => {
+    const lines: string[] = [];
+    const capture = createLogger('test', 'info', new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }));
+    capture.info({ dataDir: '/a' }, 'first');
+    capture.info('second');
+    const [first, second] = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(first).toMatchObject({ dataDir: '/a', msg: 'first' });
+    expect(second).not.toHaveProperty('dataDir');
+    expect(second).not.toHaveProperty('trace_id');
+  });
 });

@@ -1,4 +1,5 @@
 // pino loggers: one root per service; per-request children carry request id and user id.
+import { context, isSpanContextValid, trace } from '@opentelemetry/api';
 import { pino, type DestinationStream, type Logger } from 'pino';
 
 export type { Logger };
@@ -36,6 +37,19 @@ export function createLogger(service: string, level: string = 'info', destinatio
     base: { service },
     redact: { paths: REDACT, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    mixin: traceFields,
   };
   return destination ? pino(options, destination) : pino(options);
+}
+
+/**
+ * `trace_id` and `span_id` (OpenTelemetry's log field names) of the span active when a line is
+ * written, so a log line leads to its trace. Nothing when tracing is off: no span is ever active.
+ */
+function traceFields(): Record<string, string> {
+  const span = trace.getSpan(context.active());
+  // A fresh object each time: pino merges the line's fields into what the mixin returns.
+  if (!span) return {};
+  const spanContext = span.spanContext();
+  return isSpanContextValid(spanContext) ? { trace_id: spanContext.traceId, span_id: spanContext.spanId } : {};
 }

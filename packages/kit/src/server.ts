@@ -1,5 +1,6 @@
 // The HTTP server every service runs: health, metrics, request ids, body limits, CORS, shutdown.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { DEFAULT_MAX_BODY_BYTES, HttpError, requestIdOf, sendJson, sendJsonError } from './http';
 import { createMetrics, type ServiceMetrics } from './metrics';
@@ -71,6 +72,8 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     const path = (req.url ?? '/').split('?')[0] ?? '/';
     const handler = builtIn[path] ?? routes[path];
     const route = handler ? path : 'unmatched';
+    // The HTTP server span (when tracing is on) is named for the route, as a router would name it.
+    trace.getActiveSpan()?.updateName(`${req.method ?? 'GET'} ${route}`).setAttribute('http.route', route);
     const scope: RequestScope = { requestId, logger: logger.child({ requestId }), maxBodyBytes };
     res.on('finish', () => {
       const labels = { method: req.method ?? 'GET', route, status: String(res.statusCode) };

@@ -1,8 +1,9 @@
-// Audit subgraph start-up, in order: env, logger, key, database, app, permissions, listen.
+// Audit subgraph start-up, in order: telemetry (first import), env, logger, key, database, app, permissions, listen.
+import { telemetry } from './telemetry';
 import 'reflect-metadata';
 import { createInternalTokenVerifier, createServiceTokenVerifier, serviceKeySets, ServiceTokenMinter } from '@citadel/kit/auth';
 import { AuthzClient } from '@citadel/kit/authz-client';
-import { createOrm } from '@citadel/kit/db';
+import { createOrm, observeDatabasePool } from '@citadel/kit/db';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
@@ -40,9 +41,11 @@ async function main(): Promise<void> {
   const registration = new AuthzClient({ url: env.AUTHZ_URL, minter: new ServiceTokenMinter(SUBGRAPH_NAME, key), logger }).registerCatalogue(
     AUDIT_PERMISSIONS,
   );
+  observeDatabasePool(orm, server.metrics.registry);
   onShutdownSignal(logger, async () => {
     registration.stop();
     await server.close();
+    await telemetry.shutdown();
   });
   await listenOrExit(server, { host: env.AUDIT_HOST, port: env.AUDIT_PORT, setting: 'AUDIT_PORT' }, logger, () => orm.close());
 }

@@ -1,9 +1,10 @@
-// Authz subgraph start-up, in order: env, logger, database, app, listen.
+// Authz subgraph start-up, in order: telemetry (first import), env, logger, database, app, listen.
+import { telemetry } from './telemetry';
 import 'reflect-metadata';
 import { createInternalTokenVerifier, createServiceTokenVerifier, serviceKeySets, ServiceTokenMinter } from '@citadel/kit/auth';
 import { auditDelivery } from '@citadel/kit/audit-client';
 import { loadSigningKey } from '@citadel/kit/keys';
-import { createOrm } from '@citadel/kit/db';
+import { createOrm, observeDatabasePool } from '@citadel/kit/db';
 import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
 import { listenOrExit, onShutdownSignal } from '@citadel/kit/server';
@@ -26,7 +27,11 @@ async function main(): Promise<void> {
     verifyInternalToken: createInternalTokenVerifier({ audience: SUBGRAPH_NAME, jwks: env.INTERNAL_JWKS_URL }),
     verifyServiceToken: createServiceTokenVerifier({ audience: SUBGRAPH_NAME, services: serviceKeySets(env.SERVICE_JWKS_URLS) }),
   });
-  onShutdownSignal(logger, server.close);
+  observeDatabasePool(orm, server.metrics.registry);
+  onShutdownSignal(logger, async () => {
+    await server.close();
+    await telemetry.shutdown();
+  });
   await listenOrExit(server, { host: env.AUTHZ_HOST, port: env.AUTHZ_PORT, setting: 'AUTHZ_PORT' }, logger, () => orm.close());
 }
 

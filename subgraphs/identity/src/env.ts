@@ -1,12 +1,14 @@
 // The identity subgraph's settings; the only reader of process.env in this service.
 import { join } from 'node:path';
 import { bool, list, logLevel, nodeEnv, parseEnv, port, postgresUrl, z } from '@citadel/kit/env';
+import { telemetrySettings } from '@citadel/kit/telemetry';
 import { DATA_DIR } from '@citadel/kit/paths';
 import { availableParallelism } from 'node:os';
 
 export const env = parseEnv({
   NODE_ENV: nodeEnv,
   LOG_LEVEL: logLevel,
+  ...telemetrySettings,
   IDENTITY_HOST: z.string().default('127.0.0.1'),
   IDENTITY_PORT: port(4001),
   DATABASE_URL: postgresUrl,

@@ -1,9 +1,10 @@
-// Identity subgraph start-up, in order: env, logger, keys, database, app, listen.
+// Identity subgraph start-up, in order: telemetry (first import), env, logger, keys, database, app, listen.
+import { telemetry } from './telemetry';
 import 'reflect-metadata';
 import { createInternalTokenVerifier, createServiceTokenVerifier, serviceKeySets, ServiceTokenMinter } from '@citadel/kit/auth';
 import { AuthzClient } from '@citadel/kit/authz-client';
 import { auditDelivery } from '@citadel/kit/audit-client';
-import { createOrm } from '@citadel/kit/db';
+import { createOrm, observeDatabasePool } from '@citadel/kit/db';
 import { loadSecret, loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
@@ -81,9 +82,11 @@ async function main(): Promise<void> {
   const registration = authz.registerCatalogue(
     IDENTITY_PERMISSIONS,
   );
+  observeDatabasePool(orm, server.metrics.registry);
   onShutdownSignal(logger, async () => {
     registration.stop();
     await server.close();
+    await telemetry.shutdown();
   });
   await listenOrExit(server, { host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, setting: 'IDENTITY_PORT' }, logger, () =>
     orm.close(),

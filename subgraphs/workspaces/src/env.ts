@@ -1,11 +1,13 @@
 // The workspaces subgraph's settings; the only reader of process.env in this service.
 import { join } from 'node:path';
 import { bool, logLevel, nodeEnv, parseEnv, port, postgresUrl, z } from '@citadel/kit/env';
+import { telemetrySettings } from '@citadel/kit/telemetry';
 import { DATA_DIR } from '@citadel/kit/paths';
 
 export const env = parseEnv({
   NODE_ENV: nodeEnv,
   LOG_LEVEL: logLevel,
+  ...telemetrySettings,
   WORKSPACES_HOST: z.string().default('127.0.0.1'),
   WORKSPACES_PORT: port(4004),
   DATABASE_URL: postgresUrl,

@@ -1,9 +1,10 @@
-// Workspaces subgraph start-up, in order: env, logger, keys, database, app, catalogue, listen.
+// Workspaces subgraph start-up, in order: telemetry (first import), env, logger, keys, database, app, catalogue, listen.
+import { telemetry } from './telemetry';
 import 'reflect-metadata';
 import { createInternalTokenVerifier, ServiceTokenMinter } from '@citadel/kit/auth';
 import { AuthzClient } from '@citadel/kit/authz-client';
 import { auditDelivery } from '@citadel/kit/audit-client';
-import { createOrm } from '@citadel/kit/db';
+import { createOrm, observeDatabasePool } from '@citadel/kit/db';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
@@ -37,9 +38,11 @@ async function main(): Promise<void> {
   // authz may start after workspaces: registration retries in the background until it is accepted.
   const registration = authz.registerCatalogue(WORKSPACES_PERMISSIONS);
   void registration.registered.then(() => (registered = true));
+  observeDatabasePool(orm, server.metrics.registry);
   onShutdownSignal(logger, async () => {
     registration.stop();
     await server.close();
+    await telemetry.shutdown();
   });
   await listenOrExit(server, { host: env.WORKSPACES_HOST, port: env.WORKSPACES_PORT, setting: 'WORKSPACES_PORT' }, logger, () => orm.close());
 }
