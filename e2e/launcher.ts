@@ -15,6 +15,8 @@ export interface Platform {
   authzUrl: string;
   auditUrl: string;
   workspacesUrl: string;
+  /** The web app's development server (same-origin /graphql proxied to the gateway). */
+  webUrl: string;
   /** The embedded PostgreSQL's port (when no DATABASE_URL was given). */
   embeddedPgPort: number;
   dataDir: string;
@@ -49,7 +51,15 @@ class PortTaken extends Error {}
 async function launchOnce(options: LaunchOptions): Promise<Platform> {
   const dataDir = options.dataDir ?? mkdtempSync(join(tmpdir(), 'citadel-e2e-'));
   chmodSync(dataDir, 0o755); // embedded PostgreSQL runs as the postgres user when we are root
-  const [gatewayPort, identityPort, authzPort, auditPort, workspacesPort, pgPort] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
+  const [gatewayPort, identityPort, authzPort, auditPort, workspacesPort, pgPort, webPort] = [
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+    await freePort(),
+  ];
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({
     ...process.env,
@@ -63,6 +73,7 @@ async function launchOnce(options: LaunchOptions): Promise<Platform> {
     AUDIT_PORT: String(auditPort),
     WORKSPACES_PORT: String(workspacesPort),
     EMBEDDED_PG_PORT: String(pgPort),
+    WEB_PORT: String(webPort),
     // Every test request comes from 127.0.0.1, and Redis outlives a run: keep each launch's login
     // counters apart and the per-IP limit out of the way (its own tests set it).
     COUNTER_KEY_PREFIX: `citadel-test:${randomUUID()}:`,
@@ -100,6 +111,7 @@ async function launchOnce(options: LaunchOptions): Promise<Platform> {
     authzUrl: `http://127.0.0.1:${env.AUTHZ_PORT}`,
     auditUrl: `http://127.0.0.1:${env.AUDIT_PORT}`,
     workspacesUrl: `http://127.0.0.1:${env.WORKSPACES_PORT}`,
+    webUrl: `http://127.0.0.1:${env.WEB_PORT}`,
     embeddedPgPort: Number(env.EMBEDDED_PG_PORT),
     dataDir,
     output: () => output,

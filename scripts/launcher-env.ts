@@ -20,6 +20,13 @@ export const launcherEnv = parseEnv({
   AUDIT_PORT: port(4003),
   WORKSPACES_HOST: z.string().default('127.0.0.1'),
   WORKSPACES_PORT: port(4004),
+  /** The web app's development server (scripts/web-app.ts), proxying /graphql to the gateway. */
+  WEB_HOST: z.string().default('127.0.0.1'),
+  WEB_PORT: port(5173),
+  WEB_APP: z
+    .enum(['on', 'off', 'true', 'false'])
+    .default('on')
+    .transform((v) => v === 'on' || v === 'true'),
   LOG_LEVEL: logLevel,
   /** Comma-separated services to start (default: all); the rest are expected to run elsewhere. */
   LAUNCH_SERVICES: list(''),

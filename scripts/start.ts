@@ -1,5 +1,6 @@
 // `npm start`: the whole platform on one machine. Database (embedded unless DATABASE_URL is set),
-// migrations, development keys, then identity, authz, audit, workspaces and the gateway as separate processes.
+// migrations, development keys, then identity, authz, audit, workspaces and the gateway as separate processes,
+// and once the gateway is ready the web app's development server (scripts/web-app.ts; WEB_APP=off skips it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadSigningKey } from '@citadel/kit/keys';
@@ -10,10 +11,12 @@ import { keysDir, launcherEnv as env } from './launcher-env';
 import { migrateAll } from './migrations';
 import { seedDevelopmentAdmin } from './platform-admin';
 import { assertPortFree } from './ports';
+import { startWebApp, type WebApp } from './web-app';
 
 const logger = createLogger('launcher', env.LOG_LEVEL);
 const children: { name: string; process: ChildProcess }[] = [];
 let database: EmbeddedDatabase | undefined;
+let webApp: WebApp | undefined;
 let stopping: Promise<void> | undefined;
 
 interface ServiceSpec {
@@ -38,6 +41,7 @@ const SERVICES = env.LAUNCH_SERVICES.length > 0 ? ALL_SERVICES.filter((s) => env
 async function main(): Promise<void> {
   const started = Date.now();
   for (const service of SERVICES) await assertPortFree(service.port, service.host, service.portSetting);
+  if (env.WEB_APP) await assertPortFree(env.WEB_PORT, env.WEB_HOST, 'WEB_PORT');
   let url = env.DATABASE_URL;
   if (!url) {
     await assertPortFree(env.EMBEDDED_PG_PORT, '127.0.0.1', 'EMBEDDED_PG_PORT');
@@ -105,9 +109,19 @@ async function main(): Promise<void> {
   }
   await Promise.all(SERVICES.map((s) => waitReady(s)));
   const host = env.GATEWAY_HOST === '0.0.0.0' ? 'localhost' : env.GATEWAY_HOST;
+  if (env.WEB_APP && !stopping) {
+    const gatewayHost = env.GATEWAY_HOST === '0.0.0.0' ? '127.0.0.1' : env.GATEWAY_HOST;
+    webApp = await startWebApp({
+      host: env.WEB_HOST,
+      port: env.WEB_PORT,
+      gatewayUrl: `http://${gatewayHost}:${env.GATEWAY_PORT}`,
+      cacheDir: join(env.DATA_DIR, 'vite'),
+    });
+  }
   const seconds = ((Date.now() - started) / 1000).toFixed(1);
+  const webLine = webApp ? `  Web app:  ${webApp.url}\n` : '';
   process.stdout.write(
-    `\nCitadel is ready in ${seconds}s.\n  Explorer: http://${host}:${env.GATEWAY_PORT}/\n  GraphQL:  http://${host}:${env.GATEWAY_PORT}/graphql\n${adminLine(admin)}Press Ctrl-C to stop.\n\n`,
+    `\nCitadel is ready in ${seconds}s.\n${webLine}  Explorer: http://${host}:${env.GATEWAY_PORT}/\n  GraphQL:  http://${host}:${env.GATEWAY_PORT}/graphql\n${adminLine(admin)}Press Ctrl-C to stop.\n\n`,
   );
 }
 
@@ -132,6 +146,7 @@ async function waitReady(service: ServiceSpec): Promise<void> {
 /** Stops the services (SIGTERM, then SIGKILL after 10 s), then PostgreSQL; exits with `code`. */
 function stop(code: number): Promise<void> {
   stopping ??= (async () => {
+    await webApp?.close().catch((error: unknown) => logger.warn({ err: error }, 'web app stop failed'));
     await Promise.all(
       children.map(
         ({ process: child }) =>
