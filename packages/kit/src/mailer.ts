@@ -1,7 +1,7 @@
 // Outgoing mail: SMTP through nodemailer when SMTP_URL is set, otherwise a development mailbox
 // that writes each message to a folder (one .json file per message) and logs where it is.
 import { randomUUID } from 'node:crypto';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import nodemailer from 'nodemailer';
 import type { Logger } from 'pino';
@@ -55,7 +55,9 @@ export class MailboxMailer implements Mailer {
   async send(message: MailMessage): Promise<void> {
     await mkdir(this.dir, { recursive: true, mode: 0o700 });
     const file = join(this.dir, `${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}.json`);
-    await writeFile(file, JSON.stringify({ from: this.from, date: new Date().toISOString(), ...message }, null, 2), { mode: 0o600 });
+    // Written aside and renamed into place, so a reader listing *.json never sees half a message.
+    await writeFile(`${file}.partial`, JSON.stringify({ from: this.from, date: new Date().toISOString(), ...message }, null, 2), { mode: 0o600 });
+    await rename(`${file}.partial`, file);
     // The file holds the message and its link; the log names the file, never the token in it.
     this.logger.info({ file, subject: message.subject }, 'mail written to the development mailbox');
   }
