@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { embeddedDatabaseUrl } from '@citadel/kit/embedded-postgres';
 import { REPO_ROOT } from '@citadel/kit/paths';
 import { freePort } from '@citadel/kit/testing/ports';
+import { FEATURE_SUBGRAPHS, featureSettings } from '../scripts/subgraphs';
 
 export interface Platform {
   process: ChildProcess;
@@ -15,6 +16,8 @@ export interface Platform {
   authzUrl: string;
   auditUrl: string;
   workspacesUrl: string;
+  /** Every feature subgraph's base URL by name (scripts/subgraphs.ts), workspaces' included. */
+  featureUrls: Record<string, string>;
   /** The web app's development server (same-origin /graphql proxied to the gateway). */
   webUrl: string;
   /** The embedded PostgreSQL's port (when no DATABASE_URL was given). */
@@ -60,6 +63,9 @@ async function launchOnce(options: LaunchOptions): Promise<Platform> {
     await freePort(),
     await freePort(),
   ];
+  // Every other feature subgraph (scripts/subgraphs.ts) on a free port too.
+  const featurePorts: Record<string, string> = {};
+  for (const feature of FEATURE_SUBGRAPHS) featurePorts[featureSettings(feature.name).port] = feature.name === 'workspaces' ? String(workspacesPort) : String(await freePort());
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries({
     ...process.env,
@@ -71,7 +77,7 @@ async function launchOnce(options: LaunchOptions): Promise<Platform> {
     IDENTITY_PORT: String(identityPort),
     AUTHZ_PORT: String(authzPort),
     AUDIT_PORT: String(auditPort),
-    WORKSPACES_PORT: String(workspacesPort),
+    ...featurePorts,
     EMBEDDED_PG_PORT: String(pgPort),
     WEB_PORT: String(webPort),
     // Every test request comes from 127.0.0.1, and Redis outlives a run: keep each launch's login
@@ -111,6 +117,7 @@ async function launchOnce(options: LaunchOptions): Promise<Platform> {
     authzUrl: `http://127.0.0.1:${env.AUTHZ_PORT}`,
     auditUrl: `http://127.0.0.1:${env.AUDIT_PORT}`,
     workspacesUrl: `http://127.0.0.1:${env.WORKSPACES_PORT}`,
+    featureUrls: Object.fromEntries(FEATURE_SUBGRAPHS.map((f) => [f.name, `http://127.0.0.1:${env[featureSettings(f.name).port]}`])),
     webUrl: `http://127.0.0.1:${env.WEB_PORT}`,
     embeddedPgPort: Number(env.EMBEDDED_PG_PORT),
     dataDir,
@@ -145,7 +152,7 @@ export async function startExtraGateway(platform: Platform, env: Record<string, 
       SUBGRAPH_AUTHZ_URL: `${platform.authzUrl}/graphql`,
       AUDIT_URL: platform.auditUrl,
       SUBGRAPH_AUDIT_URL: `${platform.auditUrl}/graphql`,
-      SUBGRAPH_WORKSPACES_URL: `${platform.workspacesUrl}/graphql`,
+      ...Object.fromEntries(Object.entries(platform.featureUrls).map(([name, url]) => [featureSettings(name).routingUrl, `${url}/graphql`])),
       LOG_LEVEL: 'warn',
       ...env,
     },
@@ -184,7 +191,7 @@ export async function startService(
       ? {
           AUDIT_PORT: port,
           AUDIT_EXPORT_DIR: join(platform.dataDir, 'audit-export'),
-          SERVICE_JWKS_URLS: `identity=${identity}/.well-known/jwks.json,authz=${platform.authzUrl}/.well-known/jwks.json,workspaces=${platform.workspacesUrl}/.well-known/jwks.json`,
+          SERVICE_JWKS_URLS: [`identity=${identity}`, `authz=${platform.authzUrl}`, ...Object.entries(platform.featureUrls).map(([name, url]) => `${name}=${url}`)].map((entry) => `${entry}/.well-known/jwks.json`).join(','),
         }
       : { WORKSPACES_PORT: port, AUDIT_URL: platform.auditUrl, IDENTITY_URL: identity };
   const child = spawn(process.execPath, ['--import', 'tsx', `subgraphs/${name}/src/main.ts`], {

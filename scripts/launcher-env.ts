@@ -2,6 +2,7 @@
 import { join } from 'node:path';
 import { list, logLevel, nodeEnv, parseEnv, port, z } from '@citadel/kit/env';
 import { DATA_DIR } from '@citadel/kit/paths';
+import { FEATURE_SUBGRAPHS, featureSettings } from './subgraphs';
 
 export const launcherEnv = parseEnv({
   NODE_ENV: nodeEnv,
@@ -18,8 +19,6 @@ export const launcherEnv = parseEnv({
   AUTHZ_PORT: port(4002),
   AUDIT_HOST: z.string().default('127.0.0.1'),
   AUDIT_PORT: port(4003),
-  WORKSPACES_HOST: z.string().default('127.0.0.1'),
-  WORKSPACES_PORT: port(4004),
   /** The web app's development server (scripts/web-app.ts), proxying /graphql to the gateway. */
   WEB_HOST: z.string().default('127.0.0.1'),
   WEB_PORT: port(5173),
@@ -34,3 +33,22 @@ export const launcherEnv = parseEnv({
 });
 
 export const keysDir = (dataDir: string) => join(dataDir, 'keys');
+
+/** Each feature subgraph's `<NAME>_HOST` (default 127.0.0.1) and `<NAME>_PORT` (its default port). */
+const featureEnv = parseEnv(
+  Object.fromEntries(
+    FEATURE_SUBGRAPHS.flatMap((feature): [string, z.ZodType][] => {
+      const settings = featureSettings(feature.name);
+      return [
+        [settings.host, z.string().default('127.0.0.1')],
+        [settings.port, port(feature.port)],
+      ];
+    }),
+  ),
+);
+
+/** The feature subgraphs (scripts/subgraphs.ts) as the launcher starts them, e.g. workspaces on WORKSPACES_HOST:WORKSPACES_PORT. */
+export const featureServices = FEATURE_SUBGRAPHS.map((feature) => {
+  const settings = featureSettings(feature.name);
+  return { name: feature.name, dir: `subgraphs/${feature.name}`, host: String(featureEnv[settings.host]), port: Number(featureEnv[settings.port]), portSetting: settings.port };
+});

@@ -5,12 +5,15 @@ import type { Logger } from '@citadel/kit/logger';
 import { database as audit } from '../subgraphs/audit/src/schema';
 import { database as authz } from '../subgraphs/authz/src/schema';
 import { database as identity } from '../subgraphs/identity/src/schema';
-import { database as workspaces } from '../subgraphs/workspaces/src/schema';
+import { FEATURE_SUBGRAPHS, type SubgraphDatabase } from './subgraphs';
 
-const DATABASES = [identity, authz, audit, workspaces];
+/** The platform's databases first (features depend on none of theirs), then each feature subgraph's. */
+async function databases(): Promise<SubgraphDatabase[]> {
+  return [identity, authz, audit, ...(await Promise.all(FEATURE_SUBGRAPHS.map((feature) => feature.database())))];
+}
 
 export async function migrateAll(url: string, logger: Logger): Promise<void> {
-  for (const database of DATABASES) {
+  for (const database of await databases()) {
     const orm = await createOrm({ url, logger, poolMax: 1, ...database });
     try {
       const applied = await migrate(orm, database.schema);

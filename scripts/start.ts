@@ -1,16 +1,18 @@
 // `npm start`: the whole platform on one machine. Database (embedded unless DATABASE_URL is set),
-// migrations, development keys, then identity, authz, audit, workspaces and the gateway as separate processes,
-// and once the gateway is ready the web app's development server (scripts/web-app.ts; WEB_APP=off skips it).
+// migrations, development keys, then identity, authz, audit, the feature subgraphs (scripts/subgraphs.ts) and the
+// gateway as separate processes, and once the gateway is ready the web app's development server
+// (scripts/web-app.ts; WEB_APP=off skips it).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { REPO_ROOT } from '@citadel/kit/paths';
 import { startEmbeddedPostgres, type EmbeddedDatabase } from '@citadel/kit/embedded-postgres';
-import { keysDir, launcherEnv as env } from './launcher-env';
+import { featureServices, keysDir, launcherEnv as env } from './launcher-env';
 import { migrateAll } from './migrations';
 import { seedDevelopmentAdmin } from './platform-admin';
 import { assertPortFree } from './ports';
+import { featureSettings } from './subgraphs';
 import { startWebApp, type WebApp } from './web-app';
 
 const logger = createLogger('launcher', env.LOG_LEVEL);
@@ -31,7 +33,7 @@ const ALL_SERVICES: ServiceSpec[] = [
   { name: 'identity', dir: 'subgraphs/identity', host: env.IDENTITY_HOST, port: env.IDENTITY_PORT, portSetting: 'IDENTITY_PORT' },
   { name: 'authz', dir: 'subgraphs/authz', host: env.AUTHZ_HOST, port: env.AUTHZ_PORT, portSetting: 'AUTHZ_PORT' },
   { name: 'audit', dir: 'subgraphs/audit', host: env.AUDIT_HOST, port: env.AUDIT_PORT, portSetting: 'AUDIT_PORT' },
-  { name: 'workspaces', dir: 'subgraphs/workspaces', host: env.WORKSPACES_HOST, port: env.WORKSPACES_PORT, portSetting: 'WORKSPACES_PORT' },
+  ...featureServices,
   { name: 'gateway', dir: 'gateway', host: env.GATEWAY_HOST, port: env.GATEWAY_PORT, portSetting: 'GATEWAY_PORT' },
 ];
 
@@ -57,7 +59,7 @@ async function main(): Promise<void> {
   await migrateAll(url, logger);
   const admin = env.NODE_ENV === 'production' ? undefined : await seedDevelopmentAdmin(url, env.DATA_DIR, logger);
   const keys = keysDir(env.DATA_DIR);
-  for (const name of ['identity', 'authz', 'audit', 'workspaces', 'gateway']) await loadSigningKey({ name, dir: keys, generate: true });
+  for (const name of ['identity', 'authz', 'audit', ...featureServices.map((s) => s.name), 'gateway']) await loadSigningKey({ name, dir: keys, generate: true });
   const jwks = (host: string, port: number) => `http://${host}:${port}/.well-known/jwks.json`;
 
   const childEnv = {
@@ -83,14 +85,15 @@ async function main(): Promise<void> {
       `identity=${jwks(env.IDENTITY_HOST, env.IDENTITY_PORT)}`,
       `authz=${jwks(env.AUTHZ_HOST, env.AUTHZ_PORT)}`,
       `audit=${jwks(env.AUDIT_HOST, env.AUDIT_PORT)}`,
-      `workspaces=${jwks(env.WORKSPACES_HOST, env.WORKSPACES_PORT)}`,
+      ...featureServices.map((s) => `${s.name}=${jwks(s.host, s.port)}`),
     ].join(','),
-    WORKSPACES_PORT: String(env.WORKSPACES_PORT),
-    SUBGRAPH_WORKSPACES_URL: `http://${env.WORKSPACES_HOST}:${env.WORKSPACES_PORT}/graphql`,
+    // Each feature subgraph's port, and where the gateway reaches it.
+    ...Object.fromEntries(featureServices.flatMap((s) => [[s.portSetting, String(s.port)], [featureSettings(s.name).routingUrl, `http://${s.host}:${s.port}/graphql`]])),
   };
   // identity answers only workspaces' email lookups (addMember by email): it trusts no other service.
+  const workspaces = featureServices.find((s) => s.name === 'workspaces');
   const perService: Record<string, Record<string, string>> = {
-    identity: { SERVICE_JWKS_URLS: `workspaces=${jwks(env.WORKSPACES_HOST, env.WORKSPACES_PORT)}` },
+    identity: { SERVICE_JWKS_URLS: workspaces ? `workspaces=${jwks(workspaces.host, workspaces.port)}` : '' },
   };
   for (const service of SERVICES) {
     // Own process group: a terminal's Ctrl-C reaches only the launcher, which stops services in order.

@@ -1,6 +1,8 @@
 // The subgraphs this repository ships: where they listen by default and how to print their SDL.
-import { printSubgraphSchema } from '@apollo/subgraph';
-import { sdlOnlyServices } from '@citadel/kit/federation';
+// Feature subgraphs are listed once, in FEATURE_SUBGRAPHS: composition, migrations and both
+// launchers (scripts/start.ts, e2e/launcher.ts) derive everything else from a name and a port.
+import type { OrmOptions } from '@citadel/kit/db';
+import type { GraphQLSchema } from 'graphql';
 
 export interface SubgraphInfo {
   name: string;
@@ -14,49 +16,57 @@ export interface SubgraphInfo {
   printSdl: () => Promise<string>;
 }
 
-export const SUBGRAPHS: SubgraphInfo[] = [
-  {
-    name: 'identity',
-    dir: 'subgraphs/identity',
-    port: 4001,
-    portSetting: 'IDENTITY_PORT',
-    routingUrl: 'http://127.0.0.1:4001/graphql',
-    printSdl: async () => {
-      const { buildIdentitySchema } = await import('../subgraphs/identity/src/schema');
-      return printSubgraphSchema(await buildIdentitySchema(sdlOnlyServices()));
-    },
-  },
-  {
-    name: 'authz',
-    dir: 'subgraphs/authz',
-    port: 4002,
-    portSetting: 'AUTHZ_PORT',
-    routingUrl: 'http://127.0.0.1:4002/graphql',
-    printSdl: async () => {
-      const { buildAuthzSchema } = await import('../subgraphs/authz/src/schema');
-      return printSubgraphSchema(await buildAuthzSchema(sdlOnlyServices()));
-    },
-  },
-  {
-    name: 'audit',
-    dir: 'subgraphs/audit',
-    port: 4003,
-    portSetting: 'AUDIT_PORT',
-    routingUrl: 'http://127.0.0.1:4003/graphql',
-    printSdl: async () => {
-      const { buildAuditSchema } = await import('../subgraphs/audit/src/schema');
-      return printSubgraphSchema(await buildAuditSchema(sdlOnlyServices()));
-    },
-  },
+/** `sdlOnlyServices` from the kit: services whose every use throws, for a schema only printed. */
+export type UnusableServices = <T extends object>() => T;
+
+/** What a subgraph hands `createOrm` and `migrate`: its `database` export from `src/schema.ts`. */
+export type SubgraphDatabase = Pick<OrmOptions, 'schema' | 'entities' | 'migrations' | 'migrationsPath'>;
+
+/** A feature subgraph: folder `subgraphs/<name>`, settings `<NAME>_HOST`/`<NAME>_PORT`, Postgres schema `<name>`. */
+export interface FeatureSubgraph {
+  name: string;
+  /** Default port. */
+  port: number;
+  /** Its schema built with unusable services, to print its SDL. Loaded only when called. */
+  schema: (unusable: UnusableServices) => Promise<GraphQLSchema>;
+  /** Its `database`, for `npm run migrate` and the launcher. Loaded only when called. */
+  database: () => Promise<SubgraphDatabase>;
+}
+
+export const FEATURE_SUBGRAPHS: FeatureSubgraph[] = [
   {
     name: 'workspaces',
-    dir: 'subgraphs/workspaces',
     port: 4004,
-    portSetting: 'WORKSPACES_PORT',
-    routingUrl: 'http://127.0.0.1:4004/graphql',
-    printSdl: async () => {
-      const { buildWorkspacesSchema } = await import('../subgraphs/workspaces/src/schema');
-      return printSubgraphSchema(await buildWorkspacesSchema(sdlOnlyServices()));
-    },
+    schema: async (unusable) => (await import('../subgraphs/workspaces/src/schema')).buildWorkspacesSchema(unusable()),
+    database: async () => (await import('../subgraphs/workspaces/src/schema')).database,
   },
+  // new:subgraph inserts feature subgraphs above this line
+];
+
+/** The settings a feature subgraph is configured with: `PROJECTS_PORT` and so on. */
+export function featureSettings(name: string): { host: string; port: string; privateKey: string; routingUrl: string } {
+  const prefix = name.toUpperCase();
+  return { host: `${prefix}_HOST`, port: `${prefix}_PORT`, privateKey: `${prefix}_PRIVATE_KEY`, routingUrl: `SUBGRAPH_${prefix}_URL` };
+}
+
+async function printSdl(build: (unusable: UnusableServices) => Promise<GraphQLSchema>): Promise<string> {
+  // Loaded here, not at the top: the launchers import this file and need none of it.
+  const [{ printSubgraphSchema }, { sdlOnlyServices }] = await Promise.all([import('@apollo/subgraph'), import('@citadel/kit/federation')]);
+  return printSubgraphSchema(await build(sdlOnlyServices));
+}
+
+const platform = (name: string, port: number, build: (unusable: UnusableServices) => Promise<GraphQLSchema>): SubgraphInfo => ({
+  name,
+  dir: `subgraphs/${name}`,
+  port,
+  portSetting: featureSettings(name).port,
+  routingUrl: `http://127.0.0.1:${port}/graphql`,
+  printSdl: () => printSdl(build),
+});
+
+export const SUBGRAPHS: SubgraphInfo[] = [
+  platform('identity', 4001, async (unusable) => (await import('../subgraphs/identity/src/schema')).buildIdentitySchema(unusable())),
+  platform('authz', 4002, async (unusable) => (await import('../subgraphs/authz/src/schema')).buildAuthzSchema(unusable())),
+  platform('audit', 4003, async (unusable) => (await import('../subgraphs/audit/src/schema')).buildAuditSchema(unusable())),
+  ...FEATURE_SUBGRAPHS.map((feature) => platform(feature.name, feature.port, feature.schema)),
 ];
