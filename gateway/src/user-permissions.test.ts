@@ -109,8 +109,10 @@ describe('user permissions cache', () => {
     const { cache } = await started();
     let release!: () => void;
     authz.hold = new Promise<void>((resolve) => (release = resolve));
+    const loadsBefore = authz.loads;
     const racing = cache.get('u1');
-    await new Promise((r) => setTimeout(r, 20)); // authz has read the old permissions
+    // Regression: a fixed 20 ms wait here failed under CI load, before the stand-in had read anything.
+    await expect.poll(() => authz.loads, { timeout: 5_000, interval: 5 }).toBe(loadsBefore + 1); // authz has read the old permissions
     authz.permissions.set('u1', []);
     cache.invalidate(['u1']);
     authz.hold = undefined;
