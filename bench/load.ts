@@ -1,0 +1,60 @@
+// Starts bench/driver.ts in a process of its own and reads back its figures; reads a process
+// tree's peak memory from /proc.
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { REPO_ROOT } from '@citadel/kit/paths';
+import type { DriverFigures, DriverJob } from './driver';
+
+export type { DriverFigures, DriverJob };
+
+export async function drive(job: DriverJob): Promise<DriverFigures> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/driver.ts', JSON.stringify(job)], {
+    cwd: REPO_ROOT,
+    timeout: (job.seconds + job.warmupSeconds + 60) * 1000,
+    maxBuffer: 1 << 20,
+  });
+  return JSON.parse(stdout.trim().split('\n').pop()!) as DriverFigures;
+}
+
+/** A process and its descendants (tsx's loader and CLIs may run the real work in a child). */
+export function processTree(pid: number): number[] {
+  const children = (p: number): number[] => {
+    try {
+      return readFileSync(`/proc/${p}/task/${p}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+    } catch {
+      return [];
+    }
+  };
+  const all = [pid];
+  for (let i = 0; i < all.length; i++) all.push(...children(all[i]!));
+  return all;
+}
+
+/** Resident memory now (VmRSS) or at its peak (VmHWM) of a process, in MiB; 0 once it is gone. */
+export function memoryMib(pid: number, field: 'VmRSS' | 'VmHWM'): number {
+  try {
+    const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith(field));
+    return Number(line?.replace(/\D+/g, '') ?? 0) / 1024;
+  } catch {
+    return 0;
+  }
+}
+
+/** The largest peak RSS in a process tree, in MiB (the process doing the gateway's work). */
+export function peakTreeRssMib(pid: number): number {
+  return Math.max(0, ...processTree(pid).map((p) => memoryMib(p, 'VmHWM')));
+}
+
+/** The pid of the process in `root`'s tree whose command line contains `needle`. */
+export function findProcess(root: number, needle: string): number {
+  const pid = processTree(root).find((p) => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').includes(needle);
+    } catch {
+      return false;
+    }
+  });
+  if (!pid) throw new Error(`no process running ${needle} under ${root}`);
+  return pid;
+}
