@@ -1,7 +1,7 @@
 // Security: a forged, tampered, expired, unsigned or unknown-key token must never pass as a user,
 // and must never quietly fall back to anonymous either.
 import { createLocalJWKSet, SignJWT } from 'jose';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { HttpError } from '@citadel/kit/http';
 import { generateSigningKey, type SigningKey } from '@citadel/kit/keys';
 import { createAccessTokenVerifier } from './access-token';
@@ -166,5 +166,70 @@ describe('token types', () => {
       .setExpirationTime('1m')
       .sign(key.privateKey);
     expect((await refusal(`Bearer ${serviceToken}`)).code).toBe('UNAUTHENTICATED');
+  });
+});
+
+// Security: verified tokens are remembered; the memory must not outlive a token's validity, hide a
+// revocation, or let one request's caller change what the next one is told.
+describe('access token verification cache', () => {
+  afterEach(() => vi.useRealTimers());
+  const verifier = (revoked: Set<string>, cacheSize?: number) => {
+    let lookups = 0;
+    const keys = createLocalJWKSet(key.jwks);
+    const verifyWith = createAccessTokenVerifier({
+      jwks: (...args) => (lookups++, keys(...args)),
+      issuer: 'citadel-identity',
+      audience: 'citadel',
+      maxAgeSeconds: 600,
+      isRevoked: (sid) => revoked.has(sid),
+      ...(cacheSize === undefined ? {} : { cacheSize }),
+    });
+    return { verify: verifyWith, lookups: () => lookups };
+  };
+
+  it('verifies a token once, and still refuses it as soon as its session is revoked', async () => {
+    const revoked = new Set<string>();
+    const { verify: check, lookups } = verifier(revoked);
+    const header = `Bearer ${await sign(key)}`;
+    expect((await check(header)).userId).toBe('u-1');
+    expect((await check(header)).userId).toBe('u-1');
+    expect(lookups()).toBe(1);
+    revoked.add('s-1');
+    await expect(check(header)).rejects.toMatchObject({ code: 'UNAUTHENTICATED', extensions: { reason: 'SESSION_REVOKED' } });
+  });
+
+  it('refuses a remembered token from its expiry and from its maximum age on', async () => {
+    vi.useFakeTimers({ toFake: ['Date'] });
+    vi.setSystemTime(new Date('2030-01-01T00:00:00Z'));
+    const { verify: check } = verifier(new Set());
+    const shortLived = `Bearer ${await sign(key, {}, '5m')}`;
+    const longLived = `Bearer ${await sign(key, {}, '2h')}`;
+    await check(shortLived);
+    await check(longLived);
+    vi.setSystemTime(new Date('2030-01-01T00:04:59Z'));
+    expect((await check(shortLived)).userId).toBe('u-1');
+    vi.setSystemTime(new Date('2030-01-01T00:05:00Z'));
+    await expect(check(shortLived)).rejects.toMatchObject({ extensions: { reason: 'TOKEN_EXPIRED' } });
+    expect((await check(longLived)).userId).toBe('u-1');
+    vi.setSystemTime(new Date('2030-01-01T00:10:01Z'));
+    await expect(check(longLived)).rejects.toMatchObject({ code: 'UNAUTHENTICATED' });
+  });
+
+  it('hands each request its own caller', async () => {
+    const { verify: check } = verifier(new Set());
+    const header = `Bearer ${await sign(key, { amr: ['pwd', 'otp'] })}`;
+    const first = await check(header);
+    first.permissions = ['authz.role.manage'];
+    (first.policies as string[]).push('verified');
+    expect(await check(header)).toMatchObject({ userId: 'u-1', permissions: [], policies: ['mfa'] });
+  });
+
+  it('verifies every time with cacheSize 0, and refuses a bad size', async () => {
+    const { verify: check, lookups } = verifier(new Set(), 0);
+    const header = `Bearer ${await sign(key)}`;
+    await check(header);
+    await check(header);
+    expect(lookups()).toBe(2);
+    expect(() => verifier(new Set(), 1.5)).toThrow('cacheSize must be a non-negative integer');
   });
 });

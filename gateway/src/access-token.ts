@@ -16,6 +16,8 @@ export interface AccessTokenVerifierOptions {
   maxAgeSeconds: number;
   /** Sessions that ended: their tokens are refused before they expire. */
   isRevoked?: (sessionId: string) => boolean;
+  /** Tokens remembered as verified until they stop being valid. Default 10 000; 0 verifies every time. */
+  cacheSize?: number;
 }
 
 export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
@@ -24,14 +26,36 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
     typeof options.jwks === 'string'
       ? createRemoteJWKSet(new URL(options.jwks), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 })
       : options.jwks;
+  const cacheSize = options.cacheSize ?? 10_000;
+  if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new RangeError(`cacheSize must be a non-negative integer, got ${cacheSize}`);
+  // A client sends the same token with every request for its lifetime, and an Ed25519
+  // verification per request is pure cost: the token's exact text is remembered once it verified,
+  // until the instant jwtVerify would refuse it (exp or maximum age). Revocation is still asked every time.
+  const verified = new Map<string, VerifiedCaller & { expiresAt: number }>();
+  const remember = (token: string, caller: VerifiedCaller & { expiresAt: number }) => {
+    if (cacheSize === 0) return;
+    if (verified.size >= cacheSize) {
+      const now = Date.now();
+      for (const [k, v] of verified) if (v.expiresAt <= now) verified.delete(k);
+      if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
+    }
+    verified.set(token, caller);
+  };
 
   /** Returns the caller for an Authorization header; no header means anonymous. */
   return async function verify(authorization: string | undefined): Promise<VerifiedCaller> {
     if (!authorization) return { ...ANONYMOUS, expiresAt: null };
     const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
     if (!match?.[1]) throw unauthenticated('INVALID_TOKEN', 'Authorization header must be "Bearer <access token>"');
+    const token = match[1];
+    const known = verified.get(token);
+    if (known && known.expiresAt > Date.now()) {
+      if (known.sessionId && options.isRevoked?.(known.sessionId)) throw unauthenticated('SESSION_REVOKED', 'This session has ended; sign in again');
+      return { ...known, permissions: [], policies: [...known.policies] };
+    }
+    if (known) verified.delete(token);
     try {
-      const { payload } = await jwtVerify(match[1], keys, {
+      const { payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
         audience: options.audience,
         algorithms: ['EdDSA'],
@@ -47,7 +71,9 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
       // Permissions are filled in from authz afterwards; policies come from the session itself.
       // The token stops being accepted at its `exp` or when it grows older than the maximum age, whichever comes first.
       const expiresAt = Math.min(payload.exp! * 1000, (payload.iat! + options.maxAgeSeconds) * 1000);
-      return { userId: String(payload.sub), sessionId, permissions: [], policies: sessionPolicies(payload as { amr?: unknown; email_verified?: unknown }), expiresAt };
+      const caller = { userId: String(payload.sub), sessionId, permissions: [], policies: sessionPolicies(payload as { amr?: unknown; email_verified?: unknown }), expiresAt };
+      remember(token, { ...caller, policies: [...caller.policies] });
+      return caller;
     } catch (error) {
       if (error instanceof HttpError) throw error;
       if (error instanceof errors.JWTExpired) throw unauthenticated('TOKEN_EXPIRED', 'Access token has expired');

@@ -20,6 +20,7 @@ import { serveExplorer, wantsHtml } from './explorer';
 import { operationLimitsRule } from './limits';
 import { RevokedSessions } from './revoked-sessions';
 import { SubgraphFetchMetrics, SubgraphSource } from './subgraph-source';
+import { createSubgraphFetcher } from './subgraph-fetcher';
 import { OperationMetrics } from './operation-metrics';
 import { UserPermissions } from './user-permissions';
 import { DenialAudit } from './denial-audit';
@@ -74,10 +75,11 @@ async function main(): Promise<void> {
   });
 
   const subgraphFetches = new SubgraphFetchMetrics();
+  const fetcher = createSubgraphFetcher();
   const operationMetrics = new OperationMetrics();
   const planner = new ApolloGateway({
     supergraphSdl: supergraphFromFile(env.SUPERGRAPH_PATH, logger),
-    buildService: ({ name, url }) => new SubgraphSource(name, env.subgraphUrls[name] ?? url ?? '', minter, subgraphFetches),
+    buildService: ({ name, url }) => new SubgraphSource(name, env.subgraphUrls[name] ?? url ?? '', minter, subgraphFetches, fetcher.fetch),
     logger,
   });
   // `off` leaves enforcement to the subgraphs alone (they refuse rather than filter): for measuring.
@@ -147,6 +149,7 @@ async function main(): Promise<void> {
     onClose: async () => {
       stopWatchingManifests();
       await apollo.stop();
+      fetcher.close();
       await upstream.close();
       await revoked.stop();
       await userPermissions.stop();

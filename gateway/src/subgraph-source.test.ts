@@ -6,6 +6,7 @@ import { freePort } from '@citadel/kit/testing/ports';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { GatewayContext } from './context';
+import { createSubgraphFetcher } from './subgraph-fetcher';
 import { SubgraphFetchMetrics, SubgraphSource } from './subgraph-source';
 
 let server: Server;
@@ -35,14 +36,20 @@ const operation = () =>
     pathInIncomingRequest: [],
   }) as unknown as GraphQLDataSourceProcessOptions<GatewayContext>;
 
-describe('SubgraphSource metrics', () => {
+const fetcher = createSubgraphFetcher();
+afterAll(() => fetcher.close());
+
+describe.each([
+  ['the gateway fetcher', fetcher.fetch],
+  ["Apollo's default fetcher", undefined],
+])('SubgraphSource metrics with %s', (_name, fetch) => {
   it('times every fetch by subgraph and counts network, http and graphql failures apart', async () => {
     const registry = new Registry();
     const metrics = new SubgraphFetchMetrics();
     metrics.useMetrics(registry);
     const noMinter = {} as InternalTokenMinter;
     const closedPort = await freePort();
-    const source = (name: string, url: string) => new SubgraphSource(name, url, noMinter, metrics);
+    const source = (name: string, url: string) => new SubgraphSource(name, url, noMinter, metrics, fetch);
 
     expect((await source('alpha', `${base}/ok`).process(operation())).data).toEqual({ hello: 'world' });
     expect((await source('alpha', `${base}/errors`).process(operation())).errors).toHaveLength(1);

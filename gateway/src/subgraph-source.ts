@@ -1,7 +1,7 @@
 // How the gateway calls a subgraph: with a freshly minted internal token and the request id, timed.
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import type { FetcherResponse as FetchResponse } from '@apollo/utils.fetcher';
+import type { Fetcher, FetcherResponse as FetchResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { CLIENT_IP_HEADER, CLIENT_UA_HEADER, OPERATION_NAME_HEADER, type InternalTokenMinter } from '@citadel/kit/auth';
@@ -65,8 +65,10 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     url: string,
     private readonly minter: InternalTokenMinter,
     private readonly metrics?: SubgraphFetchMetrics,
+    /** The HTTP client (createSubgraphFetcher); Apollo's default, make-fetch-happen, when absent. */
+    fetcher?: Fetcher,
   ) {
-    super({ url });
+    super(fetcher ? { url, fetcher } : { url });
   }
 
   override async process(options: GraphQLDataSourceProcessOptions<GatewayContext>): Promise<GatewayGraphQLResponse> {

@@ -72,32 +72,77 @@ export interface InternalTokenVerifierOptions {
   audience: string;
   /** Where the gateway publishes its keys, or a key set for tests. */
   jwks: string | JWTVerifyGetKey;
+  /** Tokens remembered as verified (the gateway reuses each for up to a minute). Default 10 000; 0 verifies every time. */
+  cacheSize?: number;
 }
 
 /** Subgraph side: turns an Authorization header into a Caller or throws InternalTokenError. */
 export function createInternalTokenVerifier(options: InternalTokenVerifierOptions) {
   const keys = typeof options.jwks === 'string' ? createRemoteJWKSet(new URL(options.jwks)) : options.jwks;
+  const verified = new VerifiedTokens(options.cacheSize ?? 10_000);
   return async function verifyInternalToken(authorization: string | undefined): Promise<Caller> {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     if (!match?.[1]) throw new InternalTokenError('Missing internal token: subgraphs are reached through the gateway');
+    const token = match[1];
+    const known = verified.get(token);
+    if (known) return known;
     try {
-      const { payload } = await jwtVerify(match[1], keys, {
+      const { payload } = await jwtVerify(token, keys, {
         issuer: INTERNAL_ISSUER,
         audience: options.audience,
         algorithms: ['EdDSA'],
         typ: 'citadel-internal+jwt',
+        requiredClaims: ['exp'],
       });
-      return {
+      const caller: Caller = {
         userId: typeof payload.sub === 'string' ? payload.sub : null,
         sessionId: typeof payload.sid === 'string' ? payload.sid : null,
         permissions: strings(payload.perms),
         policies: strings(payload.pol),
       };
+      verified.set(token, caller, payload.exp!);
+      return { ...caller };
     } catch (error) {
       if (error instanceof joseErrors.JOSEError) throw new InternalTokenError(`Invalid internal token (${error.code})`);
       throw error;
     }
   };
+}
+
+/**
+ * Internal tokens this subgraph already verified, by their exact text, until their `exp`: the
+ * gateway sends the same token for a minute, and an Ed25519 verification per fetch was the
+ * largest cost of a small subgraph request. Only a successful verification is remembered, and a
+ * token's text fixes everything it says (caller, audience, permissions), so a hit is the answer
+ * jwtVerify would give, up to the expiry checked here the way jose checks it.
+ */
+class VerifiedTokens {
+  private readonly entries = new Map<string, { caller: Caller; exp: number }>();
+
+  constructor(private readonly size: number) {
+    if (!Number.isInteger(size) || size < 0) throw new RangeError(`cacheSize must be a non-negative integer, got ${size}`);
+  }
+
+  get(token: string): Caller | undefined {
+    const entry = this.entries.get(token);
+    if (!entry) return undefined;
+    if (entry.exp <= Math.floor(Date.now() / 1000)) {
+      this.entries.delete(token);
+      return undefined;
+    }
+    return { ...entry.caller };
+  }
+
+  set(token: string, caller: Caller, exp: number): void {
+    if (this.size === 0) return;
+    if (this.entries.size >= this.size) {
+      const now = Math.floor(Date.now() / 1000);
+      for (const [k, v] of this.entries) if (v.exp <= now) this.entries.delete(k);
+      // Still full of live tokens: drop the oldest.
+      if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
+    }
+    this.entries.set(token, { caller: Object.freeze({ ...caller, permissions: Object.freeze([...caller.permissions]), policies: Object.freeze([...caller.policies]) }), exp });
+  }
 }
 
 function strings(value: unknown): string[] {
