@@ -1,6 +1,6 @@
 // Verifies users' access tokens against identity's JWKS; a bad token is an error, never anonymity.
 import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
-import { ANONYMOUS, type Caller } from '@citadel/kit/auth';
+import { ANONYMOUS, VerifiedTokens, type Caller } from '@citadel/kit/auth';
 import { HttpError } from '@citadel/kit/http';
 import { POLICIES } from '@citadel/kit/permissions';
 
@@ -26,21 +26,10 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
     typeof options.jwks === 'string'
       ? createRemoteJWKSet(new URL(options.jwks), { cacheMaxAge: 10 * 60_000, cooldownDuration: 30_000 })
       : options.jwks;
-  const cacheSize = options.cacheSize ?? 10_000;
-  if (!Number.isInteger(cacheSize) || cacheSize < 0) throw new RangeError(`cacheSize must be a non-negative integer, got ${cacheSize}`);
   // A client sends the same token with every request for its lifetime, and an Ed25519
   // verification per request is pure cost: the token's exact text is remembered once it verified,
   // until the instant jwtVerify would refuse it (exp or maximum age). Revocation is still asked every time.
-  const verified = new Map<string, VerifiedCaller & { expiresAt: number }>();
-  const remember = (token: string, caller: VerifiedCaller & { expiresAt: number }) => {
-    if (cacheSize === 0) return;
-    if (verified.size >= cacheSize) {
-      const now = Date.now();
-      for (const [k, v] of verified) if (v.expiresAt <= now) verified.delete(k);
-      if (verified.size >= cacheSize) verified.delete(verified.keys().next().value!);
-    }
-    verified.set(token, caller);
-  };
+  const verified = new VerifiedTokens<VerifiedCaller>(options.cacheSize ?? 10_000);
 
   /** Returns the caller for an Authorization header; no header means anonymous. */
   return async function verify(authorization: string | undefined): Promise<VerifiedCaller> {
@@ -49,11 +38,10 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
     if (!match?.[1]) throw unauthenticated('INVALID_TOKEN', 'Authorization header must be "Bearer <access token>"');
     const token = match[1];
     const known = verified.get(token);
-    if (known && known.expiresAt > Date.now()) {
+    if (known) {
       if (known.sessionId && options.isRevoked?.(known.sessionId)) throw unauthenticated('SESSION_REVOKED', 'This session has ended; sign in again');
       return { ...known, permissions: [], policies: [...known.policies] };
     }
-    if (known) verified.delete(token);
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: options.issuer,
@@ -72,7 +60,7 @@ export function createAccessTokenVerifier(options: AccessTokenVerifierOptions) {
       // The token stops being accepted at its `exp` or when it grows older than the maximum age, whichever comes first.
       const expiresAt = Math.min(payload.exp! * 1000, (payload.iat! + options.maxAgeSeconds) * 1000);
       const caller = { userId: String(payload.sub), sessionId, permissions: [], policies: sessionPolicies(payload as { amr?: unknown; email_verified?: unknown }), expiresAt };
-      remember(token, { ...caller, policies: [...caller.policies] });
+      verified.set(token, { ...caller, policies: [...caller.policies] }, expiresAt);
       return caller;
     } catch (error) {
       if (error instanceof HttpError) throw error;

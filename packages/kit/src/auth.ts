@@ -79,13 +79,13 @@ export interface InternalTokenVerifierOptions {
 /** Subgraph side: turns an Authorization header into a Caller or throws InternalTokenError. */
 export function createInternalTokenVerifier(options: InternalTokenVerifierOptions) {
   const keys = typeof options.jwks === 'string' ? createRemoteJWKSet(new URL(options.jwks)) : options.jwks;
-  const verified = new VerifiedTokens(options.cacheSize ?? 10_000);
+  const verified = new VerifiedTokens<Readonly<Caller>>(options.cacheSize ?? 10_000);
   return async function verifyInternalToken(authorization: string | undefined): Promise<Caller> {
     const match = /^Bearer\s+(\S+)$/i.exec(authorization ?? '');
     if (!match?.[1]) throw new InternalTokenError('Missing internal token: subgraphs are reached through the gateway');
     const token = match[1];
     const known = verified.get(token);
-    if (known) return known;
+    if (known) return { ...known };
     try {
       const { payload } = await jwtVerify(token, keys, {
         issuer: INTERNAL_ISSUER,
@@ -100,7 +100,8 @@ export function createInternalTokenVerifier(options: InternalTokenVerifierOption
         permissions: strings(payload.perms),
         policies: strings(payload.pol),
       };
-      verified.set(token, caller, payload.exp!);
+      const frozen = Object.freeze({ ...caller, permissions: Object.freeze([...caller.permissions]), policies: Object.freeze([...caller.policies]) });
+      verified.set(token, frozen as Caller, payload.exp! * 1000);
       return { ...caller };
     } catch (error) {
       if (error instanceof joseErrors.JOSEError) throw new InternalTokenError(`Invalid internal token (${error.code})`);
@@ -110,38 +111,39 @@ export function createInternalTokenVerifier(options: InternalTokenVerifierOption
 }
 
 /**
- * Internal tokens this subgraph already verified, by their exact text, until their `exp`: the
- * gateway sends the same token for a minute, and an Ed25519 verification per fetch was the
- * largest cost of a small subgraph request. Only a successful verification is remembered, and a
- * token's text fixes everything it says (caller, audience, permissions), so a hit is the answer
- * jwtVerify would give, up to the expiry checked here the way jose checks it.
+ * Tokens already verified, by their exact text, until the instant verification would refuse them.
+ * A token's text fixes everything it says (caller, audience, permissions), so a hit is the answer
+ * jwtVerify would give; only successful verifications are remembered. Used by subgraphs for the
+ * gateway's internal tokens (resent for a minute) and by the gateway for access tokens.
  */
-class VerifiedTokens {
-  private readonly entries = new Map<string, { caller: Caller; exp: number }>();
+export class VerifiedTokens<T> {
+  private readonly entries = new Map<string, { value: T; expiresAt: number }>();
 
+  /** `size`: most tokens kept; 0 keeps none (every token is verified every time). */
   constructor(private readonly size: number) {
     if (!Number.isInteger(size) || size < 0) throw new RangeError(`cacheSize must be a non-negative integer, got ${size}`);
   }
 
-  get(token: string): Caller | undefined {
+  get(token: string): T | undefined {
     const entry = this.entries.get(token);
     if (!entry) return undefined;
-    if (entry.exp <= Math.floor(Date.now() / 1000)) {
+    if (entry.expiresAt <= Date.now()) {
       this.entries.delete(token);
       return undefined;
     }
-    return { ...entry.caller };
+    return entry.value;
   }
 
-  set(token: string, caller: Caller, exp: number): void {
+  /** `expiresAt`: epoch milliseconds after which the token is no longer valid. */
+  set(token: string, value: T, expiresAt: number): void {
     if (this.size === 0) return;
     if (this.entries.size >= this.size) {
-      const now = Math.floor(Date.now() / 1000);
-      for (const [k, v] of this.entries) if (v.exp <= now) this.entries.delete(k);
+      const now = Date.now();
+      for (const [k, v] of this.entries) if (v.expiresAt <= now) this.entries.delete(k);
       // Still full of live tokens: drop the oldest.
       if (this.entries.size >= this.size) this.entries.delete(this.entries.keys().next().value!);
     }
-    this.entries.set(token, { caller: Object.freeze({ ...caller, permissions: Object.freeze([...caller.permissions]), policies: Object.freeze([...caller.policies]) }), exp });
+    this.entries.set(token, { value, expiresAt });
   }
 }
 
