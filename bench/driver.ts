@@ -8,6 +8,8 @@ export interface DriverJob {
   url: string;
   body: string;
   headers: Record<string, string>;
+  /** Per connection: connection i adds headerSets[i % length] to `headers` (distinct callers). */
+  headerSets?: Record<string, string>[];
   connections: number;
   seconds: number;
   warmupSeconds: number;
@@ -49,6 +51,7 @@ interface AutocannonOptions {
   connections: number;
   duration: number;
   verifyBody: (body: string) => boolean;
+  setupClient?: (client: { setHeaders(headers: Record<string, string>): void }) => void;
 }
 type Autocannon = (options: AutocannonOptions, done: (error: Error | null, result: AutocannonResult) => void) => EventEmitter;
 const autocannon = createRequire(import.meta.url)('autocannon') as Autocannon;
@@ -69,16 +72,20 @@ const correct = (body: string) => {
 };
 
 function run(seconds: number, latencies: number[]): Promise<AutocannonResult> {
+  const headers = { 'content-type': 'application/json', ...job.headers };
+  let clients = 0;
+  const sets = job.headerSets;
   return new Promise((resolve, reject) => {
     const instance = autocannon(
       {
         url: job.url,
         method: 'POST',
-        headers: { 'content-type': 'application/json', ...job.headers },
+        headers,
         body: job.body,
         connections: job.connections,
         duration: seconds,
         verifyBody: correct,
+        ...(sets?.length ? { setupClient: (client) => client.setHeaders({ ...headers, ...sets[clients++ % sets.length] }) } : {}),
       },
       (error, result) => (error ? reject(error) : resolve(result)),
     );
@@ -88,8 +95,10 @@ function run(seconds: number, latencies: number[]): Promise<AutocannonResult> {
 
 if (job.warmupSeconds > 0) await run(job.warmupSeconds, []);
 sample = undefined;
+process.stderr.write('measuring\n'); // bench/load.ts's hooks: the measured part starts now
 const latencies: number[] = [];
 const result = await run(job.seconds, latencies);
+process.stderr.write('measured\n');
 latencies.sort((a, b) => a - b);
 const at = (p: number) => Math.round((latencies[Math.min(latencies.length - 1, Math.floor((p / 100) * latencies.length))] ?? 0) * 100) / 100;
 const figures: DriverFigures = {

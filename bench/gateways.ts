@@ -8,7 +8,7 @@ import type { Caller } from '@citadel/kit/auth';
 import { REPO_ROOT, SCHEMA_DIR } from '@citadel/kit/paths';
 import { freePort } from '@citadel/kit/testing/ports';
 import type { Platform } from '../e2e/launcher';
-import { CALLER_VARIABLE, KEYS_VARIABLE, SUBGRAPHS_VARIABLE } from './upstream-token';
+import { CALLERS_VARIABLE, KEYS_VARIABLE, SUBGRAPHS_VARIABLE } from './upstream-token';
 
 export type GatewayName = 'citadel' | 'apollo' | 'hive';
 
@@ -40,8 +40,11 @@ function supergraphFor(platform: Platform): string {
   return file;
 }
 
-/** Starts stock @apollo/gateway or Hive Gateway on the platform's subgraphs, acting as `caller`. */
-export async function startOtherGateway(name: Exclude<GatewayName, 'citadel'>, platform: Platform, caller: Caller): Promise<RunningGateway> {
+/**
+ * Starts stock @apollo/gateway or Hive Gateway on the platform's subgraphs, acting as one of
+ * `callers`: the one whose index a request's `x-bench-caller` header gives (bench/upstream-token.ts).
+ */
+export async function startOtherGateway(name: Exclude<GatewayName, 'citadel'>, platform: Platform, callers: Caller[]): Promise<RunningGateway> {
   const port = await freePort();
   const file = supergraphFor(platform);
   const args =
@@ -54,7 +57,7 @@ export async function startOtherGateway(name: Exclude<GatewayName, 'citadel'>, p
     env: {
       ...process.env,
       NODE_ENV: 'production',
-      [CALLER_VARIABLE]: JSON.stringify(caller),
+      [CALLERS_VARIABLE]: JSON.stringify(callers),
       [KEYS_VARIABLE]: join(platform.dataDir, 'keys'),
       [SUBGRAPHS_VARIABLE]: JSON.stringify(subgraphEndpoints(platform)),
     },

@@ -1,20 +1,44 @@
 // Starts bench/driver.ts in a process of its own and reads back its figures; reads a process
 // tree's peak memory from /proc.
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
 import { REPO_ROOT } from '@citadel/kit/paths';
 import type { DriverFigures, DriverJob } from './driver';
 
 export type { DriverFigures, DriverJob };
 
-export async function drive(job: DriverJob): Promise<DriverFigures> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'bench/driver.ts', JSON.stringify(job)], {
-    cwd: REPO_ROOT,
-    timeout: (job.seconds + job.warmupSeconds + 60) * 1000,
-    maxBuffer: 1 << 20,
+/** Called when the driver's warm-up is over and the measured part starts, and when it ends. */
+export interface DriveHooks {
+  onMeasuring?: () => void;
+  onMeasured?: () => void;
+}
+
+export function drive(job: DriverJob, hooks: DriveHooks = {}): Promise<DriverFigures> {
+  let { onMeasuring, onMeasured } = hooks;
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/driver.ts', JSON.stringify(job)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const timeout = setTimeout(() => child.kill('SIGKILL'), (job.seconds + job.warmupSeconds + 60) * 1000);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      stderr += d.toString();
+      if (onMeasuring && stderr.includes('measuring\n')) {
+        onMeasuring();
+        onMeasuring = undefined;
+      }
+      if (onMeasured && stderr.includes('measured\n')) {
+        onMeasured();
+        onMeasured = undefined;
+      }
+    });
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timeout);
+      if (code !== 0) return reject(new Error(`load driver exited with ${code}: ${stderr.slice(-2000)}`));
+      resolve(JSON.parse(stdout.trim().split('\n').pop()!) as DriverFigures);
+    });
   });
-  return JSON.parse(stdout.trim().split('\n').pop()!) as DriverFigures;
 }
 
 /** A process and its descendants (tsx's loader and CLIs may run the real work in a child). */

@@ -27,6 +27,8 @@ const SETTINGS = {
   workspaces: knob('BENCH_WORKSPACES', 10, 3),
   todosPerWorkspace: knob('BENCH_TODOS', 100, 10),
   readerWorkspaces: knob('BENCH_READER_WORKSPACES', 3, 2),
+  /** Callers for (a)/(b) with a caller per connection (one per connection by default). */
+  distinctReaders: knob('BENCH_DISTINCT_READERS', Number(process.env.BENCH_CONNECTIONS ?? (SMOKE ? 4 : 16)), Number(process.env.BENCH_CONNECTIONS ?? 4)),
   authzQueries: knob('BENCH_AUTHZ_QUERIES', 300, 20),
   loginSeconds: knob('BENCH_LOGIN_SECONDS', 10, 2),
   loginConnections: knob('BENCH_LOGIN_CONNECTIONS', 8, 2),
@@ -121,7 +123,7 @@ try {
     machine: machine(loadAtStart),
     settings: SETTINGS,
     ...(startup ? { startup } : {}),
-    federated: { query: FEDERATED_QUERY, answer, gateways },
+    federated: { query: FEDERATED_QUERY, answer, ...gateways },
     authorization: { on, off, denied, overheadPercentAtP50: round(((on.p50 - off.p50) / off.p50) * 100, 1) },
     login: { ...logins, connections: SETTINGS.loginConnections },
     subscriptions,

@@ -1,7 +1,8 @@
 // The bench's data, created through Citadel's gateway: an owner with `workspaces` workspaces of
 // `todosPerWorkspace` todos each (assigned to the owner and a member in turn), a reader who is a
-// member of the first `readerWorkspaces` of them (scenario a), and a member of the first only
-// (scenario f's smaller lists).
+// member of the first `readerWorkspaces` of them (scenario a), `distinctReaders` more accounts like
+// the reader (same name, same workspaces: the same answer as different callers), and a member of
+// the first only (scenario f's smaller lists).
 import type { Caller } from '@citadel/kit/auth';
 import { POLICIES } from '@citadel/kit/permissions';
 import { graphqlRequest } from '@citadel/kit/testing/graphql-client';
@@ -17,6 +18,8 @@ export interface Seed {
   password: string;
   owner: Account;
   reader: Account;
+  /** Accounts that see exactly what `reader` sees, each its own caller. */
+  readers: Account[];
   single: Account;
   workspaceIds: string[];
   todosPerWorkspace: number;
@@ -24,14 +27,19 @@ export interface Seed {
 
 const PASSWORD = 'a benchmark passphrase';
 
-export async function seed(gql: string, sizes: { workspaces: number; todosPerWorkspace: number; readerWorkspaces: number }): Promise<Seed> {
+export async function seed(
+  gql: string,
+  sizes: { workspaces: number; todosPerWorkspace: number; readerWorkspaces: number; distinctReaders?: number },
+): Promise<Seed> {
   const tag = Date.now().toString(36);
   const [owner, reader, single, helper] = await Promise.all(['owner', 'reader', 'single', 'helper'].map((name) => account(gql, `${name}-${tag}@example.com`, name)));
+  const readers: Account[] = [];
+  for (let i = 0; i < (sizes.distinctReaders ?? 0); i++) readers.push(await account(gql, `reader${i}-${tag}@example.com`, 'reader'));
   const workspaceIds: string[] = [];
   for (let w = 0; w < sizes.workspaces; w++) {
     const { createWorkspace } = await ok<{ createWorkspace: { id: string } }>(gql, owner!.token, 'mutation($n: String!) { createWorkspace(name: $n) { id } }', { n: `bench ${w}` });
     workspaceIds.push(createWorkspace.id);
-    const members = [helper!, ...(w < sizes.readerWorkspaces ? [reader!] : []), ...(w === 0 ? [single!] : [])];
+    const members = [helper!, ...(w < sizes.readerWorkspaces ? [reader!, ...readers] : []), ...(w === 0 ? [single!] : [])];
     for (const m of members) await ok(gql, owner!.token, 'mutation($i: AddMemberInput!) { addMember(input: $i) { role } }', { i: { workspaceId: createWorkspace.id, userId: m.id, role: 'MEMBER' } });
   }
   // Todos, 8 in flight: creating 1,000 one by one would take most of a minute.
@@ -46,7 +54,7 @@ export async function seed(gql: string, sizes: { workspaces: number; todosPerWor
       }
     }),
   );
-  return { password: PASSWORD, owner: owner!, reader: reader!, single: single!, workspaceIds, todosPerWorkspace: sizes.todosPerWorkspace };
+  return { password: PASSWORD, owner: owner!, reader: reader!, readers, single: single!, workspaceIds, todosPerWorkspace: sizes.todosPerWorkspace };
 }
 
 async function account(gql: string, email: string, name: string): Promise<Account> {

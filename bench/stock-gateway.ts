@@ -1,13 +1,13 @@
 // Stock @apollo/gateway on Apollo Server (standalone), no plugins and no auth at the gateway, for
 // the side-by-side comparison. Its one addition: each subgraph fetch carries the bench caller's
-// internal token (bench/upstream-token.ts), or Citadel's subgraphs would refuse it.
+// internal token (bench/upstream-token.ts), for the caller its request names, or Citadel's subgraphs would refuse it.
 // Usage: tsx bench/stock-gateway.ts <supergraph file> <port>
 import { readFileSync } from 'node:fs';
 import { ApolloGateway, RemoteGraphQLDataSource } from '@apollo/gateway';
 import { ApolloServer } from '@apollo/server';
 import { startStandaloneServer } from '@apollo/server/standalone';
 import { forPlanner } from '../gateway/src/supergraph';
-import { upstreamTokens } from './upstream-token';
+import { CALLER_HEADER, upstreamTokens } from './upstream-token';
 
 const [file, port] = process.argv.slice(2) as [string, string];
 const token = await upstreamTokens();
@@ -17,7 +17,10 @@ const gateway = new ApolloGateway({
   buildService: ({ name, url }) =>
     new RemoteGraphQLDataSource({
       url,
-      willSendRequest: async ({ request }) => void request.http?.headers.set('authorization', `Bearer ${await token(name)}`),
+      willSendRequest: async (options) => {
+        const callerHeader = 'incomingRequestContext' in options ? options.incomingRequestContext.request.http?.headers.get(CALLER_HEADER) : undefined;
+        options.request.http?.headers.set('authorization', `Bearer ${await token(name, callerHeader)}`);
+      },
     }),
 });
 const server = new ApolloServer({ gateway });

@@ -45,11 +45,11 @@ describe('npm run bench in smoke mode', () => {
     expect(results.machine.cpus).toBeGreaterThan(0);
   });
 
-  it('(a)/(b) drives the federated query through all three gateways with correct answers only', () => {
+  it.each(['sameCaller', 'distinctCallers'] as const)('(a)/(b) drives the federated query through all three gateways with correct answers only (%s)', (mix) => {
     expect(results.federated.answer.workspaces).toBeGreaterThan(0);
     expect(results.federated.answer.todos).toBeGreaterThan(0);
-    expect(Object.keys(results.federated.gateways).sort()).toEqual(['apollo', 'citadel', 'hive']);
-    for (const [name, g] of Object.entries(results.federated.gateways)) {
+    expect(Object.keys(results.federated[mix]).sort()).toEqual(['apollo', 'citadel', 'hive']);
+    for (const [name, g] of Object.entries(results.federated[mix])) {
       expect({ name, errors: g.errors, wrongBodies: g.wrongBodies, sample: g.sample }).toEqual({ name, errors: 0, wrongBodies: 0, sample: undefined });
       expect(g.requests, name).toBeGreaterThan(0);
       expect(g.rps, name).toBeGreaterThan(0);
@@ -59,6 +59,7 @@ describe('npm run bench in smoke mode', () => {
     }
     expect(results.ratios.citadelRpsOverApollo).toBeGreaterThan(0);
     expect(results.ratios.citadelRpsOverHive).toBeGreaterThan(0);
+    expect(results.ratios.distinctCallers.citadelRpsOverHive).toBeGreaterThan(0);
   });
 
   it('(c) times the protected query with enforcement on, off and denied', () => {

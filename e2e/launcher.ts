@@ -131,14 +131,21 @@ async function launchOnce(options: LaunchOptions): Promise<Platform> {
 
 export interface ExtraGateway {
   url: string;
+  pid: number;
   stop(): void;
+  /** Stops it and resolves once it has exited (e.g. after writing a --cpu-prof profile). */
+  stopped(): Promise<void>;
 }
 
 /** A second gateway process beside a launched platform (same gateway key, same subgraphs). */
-export async function startExtraGateway(platform: Platform, env: Record<string, string | undefined> = {}): Promise<ExtraGateway> {
+export async function startExtraGateway(
+  platform: Platform,
+  env: Record<string, string | undefined> = {},
+  nodeArgs: string[] = [],
+): Promise<ExtraGateway> {
   const port = await freePort();
   const identity = platform.identityUrl;
-  const child = spawn(process.execPath, ['--import', 'tsx', 'gateway/src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'gateway/src/main.ts'], {
     cwd: REPO_ROOT,
     stdio: 'ignore',
     env: {
@@ -160,7 +167,13 @@ export async function startExtraGateway(platform: Platform, env: Record<string, 
   const deadline = Date.now() + 60_000;
   while (Date.now() < deadline) {
     if (await fetch(`http://127.0.0.1:${port}/health/ready`).then((r) => r.ok, () => false)) {
-      return { url: `http://127.0.0.1:${port}/graphql`, stop: () => child.kill('SIGTERM') };
+      const exited = new Promise<void>((resolve) => (child.exitCode !== null ? resolve() : child.once('exit', () => resolve())));
+      return {
+        url: `http://127.0.0.1:${port}/graphql`,
+        pid: child.pid!,
+        stop: () => child.kill('SIGTERM'),
+        stopped: () => (child.kill('SIGTERM'), exited),
+      };
     }
     await new Promise((r) => setTimeout(r, 200));
   }

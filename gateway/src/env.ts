@@ -32,6 +32,8 @@ const parsed = parseEnv({
   MAX_ROOT_FIELDS: z.coerce.number().int().min(1).default(20),
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   SUBSCRIPTION_SHARED_FETCHES: list('identity'),
+  /** Identical subgraph queries in flight at once share one fetch (gateway/src/inflight-fetches.ts). */
+  SUBGRAPH_DEDUPLICATION: bool(true),
   INTROSPECTION: bool(false),
   EXPLORER: bool(true),
   PERSISTED_DOCUMENTS: z.enum(['off', 'allow', 'only']).default('off'),

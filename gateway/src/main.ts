@@ -79,7 +79,12 @@ async function main(): Promise<void> {
   const operationMetrics = new OperationMetrics();
   const planner = new ApolloGateway({
     supergraphSdl: supergraphFromFile(env.SUPERGRAPH_PATH, logger),
-    buildService: ({ name, url }) => new SubgraphSource(name, env.subgraphUrls[name] ?? url ?? '', minter, subgraphFetches, fetcher.fetch),
+    buildService: ({ name, url }) =>
+      new SubgraphSource(name, env.subgraphUrls[name] ?? url ?? '', minter, {
+        metrics: subgraphFetches,
+        fetcher: fetcher.fetch,
+        deduplicate: env.SUBGRAPH_DEDUPLICATION,
+      }),
     logger,
   });
   // `off` leaves enforcement to the subgraphs alone (they refuse rather than filter): for measuring.

@@ -45,7 +45,7 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions = {}): Sub
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
         res.on('error', reject);
-        res.on('end', () => resolve(new BufferedResponse(url, res, Buffer.concat(chunks))));
+        res.on('end', () => resolve(BufferedResponse.fromMessage(url, res, Buffer.concat(chunks))));
       });
       req.on('error', reject);
       req.end(body);
@@ -61,25 +61,33 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions = {}): Sub
 }
 
 /** A subgraph's answer, read in full: the body is parsed once, by whoever asks for it. */
-class BufferedResponse implements FetcherResponse {
+export class BufferedResponse implements FetcherResponse {
   readonly redirected = false;
-  readonly status: number;
-  readonly statusText: string;
-  readonly headers: Headers;
   private used = false;
 
   constructor(
     readonly url: string,
-    res: IncomingMessage,
+    readonly status: number,
+    readonly statusText: string,
+    readonly headers: Headers,
     private readonly body: Buffer,
-  ) {
-    this.status = res.statusCode ?? 0;
-    this.statusText = res.statusMessage ?? '';
-    this.headers = new Headers();
+  ) {}
+
+  static fromMessage(url: string, res: IncomingMessage, body: Buffer): BufferedResponse {
+    const headers = new Headers();
     for (const [name, value] of Object.entries(res.headers)) {
       if (value === undefined) continue;
-      for (const one of Array.isArray(value) ? value : [value]) this.headers.append(name, one);
+      for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
     }
+    return new BufferedResponse(url, res.statusCode ?? 0, res.statusMessage ?? '', headers, body);
+  }
+
+  /** Any fetcher's response, read in full (for a client other than this module's). */
+  static async read(response: FetcherResponse): Promise<BufferedResponse> {
+    if (response instanceof BufferedResponse) return response;
+    const headers = new Headers();
+    for (const [name, value] of response.headers) headers.append(name, value);
+    return new BufferedResponse(response.url, response.status, response.statusText, headers, Buffer.from(await response.arrayBuffer()));
   }
 
   get ok(): boolean {
@@ -109,9 +117,9 @@ class BufferedResponse implements FetcherResponse {
     return body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength) as ArrayBuffer;
   }
 
-  clone(): FetcherResponse {
+  /** A fresh copy whose body can be read once more (the buffer itself is shared, never written). */
+  clone(): BufferedResponse {
     if (this.used) throw new TypeError('Cannot clone a response whose body was read');
-    const copy = Object.create(BufferedResponse.prototype) as BufferedResponse;
-    return Object.assign(copy, this, { used: false });
+    return new BufferedResponse(this.url, this.status, this.statusText, this.headers, this.body);
   }
 }

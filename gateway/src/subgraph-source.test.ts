@@ -49,7 +49,7 @@ describe.each([
     metrics.useMetrics(registry);
     const noMinter = {} as InternalTokenMinter;
     const closedPort = await freePort();
-    const source = (name: string, url: string) => new SubgraphSource(name, url, noMinter, metrics, fetch);
+    const source = (name: string, url: string) => new SubgraphSource(name, url, noMinter, { metrics, ...(fetch ? { fetcher: fetch } : {}) });
 
     expect((await source('alpha', `${base}/ok`).process(operation())).data).toEqual({ hello: 'world' });
     expect((await source('alpha', `${base}/errors`).process(operation())).errors).toHaveLength(1);
