@@ -70,9 +70,10 @@ export async function measureFederated(platform: Platform, data: Seed, load: Loa
   return figures;
 }
 
-async function startCitadel(platform: Platform): Promise<RunningGateway> {
+/** Citadel's gateway on the platform's subgraphs in a process of its own, in production mode. */
+export async function startCitadel(platform: Platform, nodeArgs: string[] = []): Promise<RunningGateway> {
   const pem = readFileSync(join(platform.dataDir, 'keys', 'gateway.ed25519.pem'), 'utf8');
-  const gateway = await startExtraGateway(platform, { NODE_ENV: 'production', GATEWAY_PRIVATE_KEY: pem, LOG_LEVEL: 'warn' });
+  const gateway = await startExtraGateway(platform, { NODE_ENV: 'production', GATEWAY_PRIVATE_KEY: pem, LOG_LEVEL: 'warn' }, nodeArgs);
   return { url: gateway.url, pid: gateway.pid, stop: () => gateway.stopped() };
 }
 

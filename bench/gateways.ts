@@ -8,7 +8,7 @@ import type { Caller } from '@citadel/kit/auth';
 import { REPO_ROOT, SCHEMA_DIR } from '@citadel/kit/paths';
 import { freePort } from '@citadel/kit/testing/ports';
 import type { Platform } from '../e2e/launcher';
-import { CALLERS_VARIABLE, KEYS_VARIABLE, SUBGRAPHS_VARIABLE } from './upstream-token';
+import { CALLERS_VARIABLE, KEYS_VARIABLE } from './upstream-token';
 
 export type GatewayName = 'citadel' | 'apollo' | 'hive';
 
@@ -59,7 +59,6 @@ export async function startOtherGateway(name: Exclude<GatewayName, 'citadel'>, p
       NODE_ENV: 'production',
       [CALLERS_VARIABLE]: JSON.stringify(callers),
       [KEYS_VARIABLE]: join(platform.dataDir, 'keys'),
-      [SUBGRAPHS_VARIABLE]: JSON.stringify(subgraphEndpoints(platform)),
     },
   });
   let output = '';

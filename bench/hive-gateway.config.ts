@@ -1,23 +1,20 @@
 // Hive Gateway's configuration for the side-by-side comparison: no auth at the gateway; its one
-// addition is that each subgraph fetch carries the bench caller's internal token
-// (bench/upstream-token.ts), for the caller the request names, or Citadel's subgraphs would refuse it. Loaded by the hive-gateway
+// addition is that each subgraph fetch carries the internal token of the caller the request's
+// `x-bench-caller` header names (bench/upstream-token.ts), or Citadel's subgraphs would refuse it.
+// Set through `propagateHeaders`, as a deployment forwarding credentials would, so the token is
+// part of the request Hive's in-flight deduplication compares: headers an `onFetch` plugin adds
+// are not, and requests of different callers would share one answer. Loaded by the hive-gateway
 // CLI (`-c bench/hive-gateway.config.ts`), which bench/gateways.ts runs under tsx.
 import { defineConfig } from '@graphql-hive/gateway';
-import { CALLER_HEADER, subgraphUrls, upstreamTokens } from './upstream-token';
+import { CALLER_HEADER, upstreamTokens } from './upstream-token';
 
 const token = await upstreamTokens();
-const byUrl = new Map(Object.entries(subgraphUrls()).map(([name, url]) => [url, name]));
 
 export const gatewayConfig = defineConfig({
   logging: 'warn',
-  plugins: () => [
-    {
-      async onFetch({ url, options, setOptions, context }) {
-        const subgraph = byUrl.get(url);
-        if (!subgraph) return;
-        const callerHeader = (context as { request?: Request } | undefined)?.request?.headers.get(CALLER_HEADER);
-        setOptions({ ...options, headers: { ...(options.headers as Record<string, string>), authorization: `Bearer ${await token(subgraph, callerHeader)}` } });
-      },
-    },
-  ],
+  propagateHeaders: {
+    fromClientToSubgraphs: async ({ request, subgraphName }) => ({
+      authorization: `Bearer ${await token(subgraphName, request.headers.get(CALLER_HEADER))}`,
+    }),
+  },
 });

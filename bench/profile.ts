@@ -4,21 +4,24 @@
 // `--cpu-prof` it also runs a second Citadel gateway under `node --cpu-prof` for the same load and
 // prints its hottest functions and packages by self time (the .cpuprofile is kept for DevTools).
 // Settings: BENCH_CONNECTIONS, BENCH_SECONDS, BENCH_WARMUP_SECONDS, BENCH_PROFILE_GATEWAYS
-// (comma-separated: citadel,apollo,hive), BENCH_PROFILE_DIR.
+// (comma-separated: citadel,apollo,hive), BENCH_PROFILE_MIX (same|distinct), BENCH_PROFILE_DIR.
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { REPO_ROOT } from '@citadel/kit/paths';
-import { launch, startExtraGateway } from '../e2e/launcher';
-import { FEDERATED_QUERY } from './federated';
+import { launch } from '../e2e/launcher';
+import { FEDERATED_QUERY, startCitadel } from './federated';
 import { startOtherGateway, type GatewayName, type RunningGateway } from './gateways';
 import { drive, processTree } from './load';
 import { callerOf, login, seed } from './seed';
+import { CALLER_HEADER } from './upstream-token';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const LOAD = { connections: env('BENCH_CONNECTIONS', 16), seconds: env('BENCH_SECONDS', 15), warmupSeconds: env('BENCH_WARMUP_SECONDS', 3) };
 const GATEWAYS = (process.env.BENCH_PROFILE_GATEWAYS ?? 'citadel,apollo,hive').split(',') as GatewayName[];
 const PROFILE_DIR = process.env.BENCH_PROFILE_DIR ?? join(REPO_ROOT, 'bench', 'results', 'profiles');
 const CPU_PROF = process.argv.includes('--cpu-prof');
+/** BENCH_PROFILE_MIX=distinct: a caller per connection (nothing to deduplicate) instead of one. */
+const DISTINCT = process.env.BENCH_PROFILE_MIX === 'distinct';
 const TICK_MS = 10; // USER_HZ is 100 on Linux
 
 /** User + system CPU time of a process, ms (0 once it is gone). */
@@ -65,24 +68,32 @@ const platform = await launch({ env: { LOG_LEVEL: 'warn', REDIS_URL: undefined }
 try {
   const gql = `${platform.gatewayUrl}/graphql`;
   step('seeding');
-  const data = await seed(gql, { workspaces: 3, todosPerWorkspace: 40, readerWorkspaces: 3 });
-  const token = await login(gql, data.reader.email);
-  const caller = await callerOf(gql, token);
+  const data = await seed(gql, { workspaces: 3, todosPerWorkspace: 40, readerWorkspaces: 3, distinctReaders: DISTINCT ? LOAD.connections - 1 : 0 });
+  const tokens = await Promise.all([data.reader, ...data.readers].map((r) => login(gql, r.email)));
+  const callers = await Promise.all(tokens.map((t) => callerOf(gql, t)));
+  const token = tokens[0]!;
   const body = JSON.stringify({ query: FEDERATED_QUERY });
   const answer = JSON.stringify((await (await fetch(gql, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` }, body })).json()) as unknown);
 
   for (const name of GATEWAYS) {
     const gateway: RunningGateway =
-      name === 'citadel' ? { url: gql, pid: platform.process.pid!, stop: async () => undefined } : await startOtherGateway(name, platform, [caller]);
+      name === 'citadel' ? await startCitadel(platform) : await startOtherGateway(name, platform, callers);
     try {
-      const headers: Record<string, string> = name === 'citadel' ? { authorization: `Bearer ${token}` } : {};
+      const as = (i: number): Record<string, string> => (name === 'citadel' ? { authorization: `Bearer ${tokens[i]}` } : { [CALLER_HEADER]: String(i) });
+      const headers = as(0);
+      const headerSets = DISTINCT ? tokens.map((_, i) => as(i)) : undefined;
       // Sample the CPU counters while the driver runs: from just after its warm-up to its end.
-      const watched = () => roles([platform.process.pid!, ...(name === 'citadel' ? [] : [gateway.pid]), process.pid]);
+      // The platform's own gateway idles meanwhile; only the gateway under load counts.
+      const watched = () => {
+        const all = roles([platform.process.pid!, gateway.pid, process.pid]);
+        all.set('gateway', processTree(gateway.pid));
+        return all;
+      };
       let before: Map<string, number> | undefined;
       const sample = () => new Map([...watched()].map(([role, pids]) => [role, pids.reduce((sum, pid) => sum + cpuMs(pid), 0)]));
       let last: Map<string, number> | undefined;
       const figures = await drive(
-        { url: gateway.url, body, headers, ...LOAD, expect: { equals: answer } },
+        { url: gateway.url, body, headers, ...(headerSets ? { headerSets } : {}), ...LOAD, expect: { equals: answer } },
         { onMeasuring: () => (before = sample()), onMeasured: () => (last = sample()) },
       );
       const perRequest: Record<string, number> = {};
@@ -100,9 +111,10 @@ try {
     mkdirSync(PROFILE_DIR, { recursive: true });
     const already = new Set(readdirSync(PROFILE_DIR));
     step('Citadel gateway under --cpu-prof');
-    const profiled = await startExtraGateway(platform, { LOG_LEVEL: 'warn' }, ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`]);
-    await drive({ url: profiled.url, body, headers: { authorization: `Bearer ${token}` }, ...LOAD, expect: { equals: answer } });
-    await profiled.stopped();
+    const profiled = await startCitadel(platform, ['--cpu-prof', `--cpu-prof-dir=${PROFILE_DIR}`]);
+    const headerSets = DISTINCT ? tokens.map((t) => ({ authorization: `Bearer ${t}` })) : undefined;
+    await drive({ url: profiled.url, body, headers: { authorization: `Bearer ${token}` }, ...(headerSets ? { headerSets } : {}), ...LOAD, expect: { equals: answer } });
+    await profiled.stop();
     const file = readdirSync(PROFILE_DIR).find((f) => f.endsWith('.cpuprofile') && !already.has(f));
     if (!file) throw new Error('the profiled gateway wrote no profile');
     summarise(join(PROFILE_DIR, file));

@@ -11,8 +11,6 @@ import { signingKeyFromPem } from '@citadel/kit/keys';
 export const CALLERS_VARIABLE = 'BENCH_CALLERS';
 export const CALLER_HEADER = 'x-bench-caller';
 export const KEYS_VARIABLE = 'BENCH_KEYS_DIR';
-/** `{ "<subgraph>": "<url>" }`: which subgraph a fetch goes to, by its URL. */
-export const SUBGRAPHS_VARIABLE = 'BENCH_SUBGRAPH_URLS';
 
 /** The token for a subgraph fetch, acting as the caller the incoming request's `x-bench-caller` names. */
 export async function upstreamTokens(): Promise<(subgraph: string, callerHeader: string | null | undefined) => Promise<string>> {
@@ -21,8 +19,4 @@ export async function upstreamTokens(): Promise<(subgraph: string, callerHeader:
   if (callers.length === 0 || !keys) throw new Error(`${CALLERS_VARIABLE} and ${KEYS_VARIABLE} must be set`);
   const minter = new InternalTokenMinter(await signingKeyFromPem(readFileSync(join(keys, 'gateway.ed25519.pem'), 'utf8')));
   return (subgraph, callerHeader) => minter.mint(callers[Number(callerHeader ?? 0)] ?? callers[0]!, subgraph);
-}
-
-export function subgraphUrls(): Record<string, string> {
-  return JSON.parse(process.env[SUBGRAPHS_VARIABLE] ?? '{}') as Record<string, string>;
 }
