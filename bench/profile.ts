@@ -46,7 +46,8 @@ function commandOf(pid: number): string {
 /** Every process of interest by role: what its command line says it runs. */
 function roles(roots: number[]): Map<string, number[]> {
   const byRole = new Map<string, number[]>();
-  for (const pid of roots.flatMap(processTree)) {
+  // The roots' trees overlap (the launcher is this process's child): count each process once.
+  for (const pid of new Set(roots.flatMap(processTree))) {
     const command = commandOf(pid);
     const role =
       /postgres/.test(command) && !/node/.test(command)

@@ -123,6 +123,31 @@ describe('todo connections', () => {
     expect(assigned._entities[0]!.assignedTodos.edges.map((e) => [e.node.title, e.node.workspace.id])).toEqual([['Gamma report', ws.id], ['Delta', ws.id]]);
   });
 
+  it('lists every field of a todo as it was written, on a workspace page and under User.workspaces alike', async () => {
+    const ws = await seed.workspace();
+    const member = ws.people.MEMBER;
+    const fields = 'id title description status dueAt version createdAt updatedAt assignee { id } createdBy { id }';
+    const input = { workspaceId: ws.id, title: 'Everything', description: 'all of it', dueAt: '2027-03-04T05:06:07.089Z', assigneeId: member.userId };
+    const created = seed.ok(await h.call<{ createTodo: unknown }>(`mutation($input: CreateTodoInput!) { createTodo(input: $input) { ${fields} } }`, { caller: member, variables: { input } })).createTodo;
+    expect(created).toMatchObject({ title: 'Everything', description: 'all of it', status: 'OPEN', dueAt: input.dueAt, version: 1, assignee: { id: member.userId } });
+
+    type Page = { edges: { node: unknown }[] };
+    const page = seed.ok(await h.call<{ workspace: { todos: Page } }>(`query($id: ID!) { workspace(id: $id) { todos(first: 5) { edges { node { ${fields} } } } } }`, { caller: member, variables: { id: ws.id } }));
+    const batched = seed.ok(await h.call<{ _entities: { workspaces: { todos: Page }[] }[] }>(
+      `query($reps: [_Any!]!) { _entities(representations: $reps) { ... on User { workspaces { todos(first: 5) { edges { node { ${fields} } } } } } } }`,
+      { caller: member, variables: { reps: [{ __typename: 'User', id: member.userId }] } },
+    ));
+    expect(page.workspace.todos.edges.map((e) => e.node)).toEqual([created]);
+    expect(batched._entities[0]!.workspaces[0]!.todos.edges.map((e) => e.node)).toEqual([created]);
+  });
+
+  it('marks its answers uncacheable (cache-control: no-store), as it did with the per-field cache-control plugin', async () => {
+    const ws = await seed.workspace();
+    const res = await h.call(TODOS, { caller: ws.owner, variables: { id: ws.id } });
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect((await h.call('{ __typename }', { caller: ws.owner })).headers.get('cache-control')).toBe('no-store');
+  });
+
   it('sends the same number of statements for 3 todos as for 30', async () => {
     const query = `query($id: ID!) { workspace(id: $id) { name members { user { id } role }
       todos(first: 100) { totalCount edges { node { title assignee { id } createdBy { id } workspace { id name members { role } } } } } } }`;

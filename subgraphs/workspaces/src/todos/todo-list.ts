@@ -4,7 +4,7 @@ import { badUserInput } from '@citadel/kit/errors';
 import { decodeCursor, encodeCursor, pageSize, parseTimeIdPosition, timeIdPositionSql, toPage, type Page } from '@citadel/kit/connection';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import { UUID } from '../workspaces/access';
-import { TODO_STATUSES, TodoEntity, type Todo, type TodoStatus } from './todo.entity';
+import { Todo, TODO_STATUSES, TodoEntity, type TodoStatus } from './todo.entity';
 
 export interface TodoFilter {
   status?: TodoStatus | null;
@@ -35,7 +35,7 @@ export async function listTodos(em: EntityManager, scope: TodoListScope, filter:
   );
   return toPage(rows, size, count, (row) => encodeCursor([row.position, row.id]), (row) => {
     const { position: _position, ...columns } = row;
-    return em.map(TodoEntity, columns);
+    return todoOf(em, columns);
   });
 }
 
@@ -64,11 +64,21 @@ export async function listFirstTodosOfWorkspaces(em: EntityManager, workspaceIds
       const mine = rows.filter((row) => row.workspace_id === id);
       const page = toPage(mine, size, countOf.get(id) ?? 0, (row) => encodeCursor([row.position, row.id]), (row) => {
         const { position: _position, rn: _rn, ...columns } = row;
-        return em.map(TodoEntity, columns);
+        return todoOf(em, columns);
       });
       return [id, page];
     }),
   );
+}
+
+/**
+ * A listed row as a Todo, mapped from columns to properties (timestamps parsed) as `em.map` does,
+ * but not merged into the request's identity map: pages only feed TodoType.from, and merging each
+ * row (validation, change-tracking snapshot, property accessors) cost a fifth of the subgraph's
+ * CPU for `User.workspaces { todos }`.
+ */
+function todoOf(em: EntityManager, columns: Record<string, unknown>): Todo {
+  return Object.assign(new Todo(), em.getDriver().mapResult(columns, em.getMetadata().get(TodoEntity.meta.className)));
 }
 
 function whereClause(scope: TodoListScope, filter: TodoFilter): { conditions: string[]; params: unknown[] } {
