@@ -223,6 +223,29 @@ describe('HTTP behaviour', () => {
   });
 });
 
+describe('subgraph request deduplication (SUBGRAPH_DEDUPLICATION, on by default)', () => {
+  const shared = async () => {
+    const text = await (await fetch(`${platform.gatewayUrl}/metrics`)).text();
+    return Number(/citadel_gateway_subgraph_fetches_deduplicated_total\{[^}]*subgraph="identity"[^}]*\} (\d+)/.exec(text)?.[1] ?? 0);
+  };
+
+  it('shares identical queries of one caller in flight, and never one caller\'s answer with another', async () => {
+    const callers = ['dedup.alice@example.com', 'dedup.bob@example.com'];
+    for (const email of callers) expect((await register(email)).body.errors).toBeUndefined();
+    const tokens = await Promise.all(callers.map(async (email) => (await login(email)).accessToken));
+    const before = await shared();
+    // Bursts of the same query from both callers, interleaved, until some were shared (the first
+    // burst nearly always suffices; a busy machine may serialise one).
+    for (let burst = 0; burst < 10 && (await shared()) === before; burst++) {
+      const answers = await Promise.all(
+        Array.from({ length: 20 }, (_, i) => graphqlRequest<{ me: { email: string } }>(gql, '{ me { id email name } }', { token: tokens[i % 2] })),
+      );
+      answers.forEach((res, i) => expect(res.body.data?.me.email).toBe(callers[i % 2]));
+    }
+    expect(await shared()).toBeGreaterThan(before);
+  });
+});
+
 describe('graphql-ws on the gateway', () => {
   const wsUrl = () => `${platform.gatewayUrl.replace('http', 'ws')}/graphql`;
   /** Runs one operation over a fresh connection; resolves with its result or the close code. */
