@@ -84,9 +84,11 @@ export class PlannerSnapshot {
     const serviceMap: Record<string, GraphQLDataSource> = { ...sources };
     serviceMap[plan.primary.serviceName] = {
       // The primary "fetch" is the event already received; other fetches to that subgraph are real.
+      // A copy: the executor merges entity fields into what it is given, and one upstream event
+      // may be completed for several groups of subscribers.
       process: (options) =>
         options.request.query === plan.primary.operation
-          ? Promise.resolve(event as Awaited<ReturnType<GraphQLDataSource['process']>>)
+          ? Promise.resolve(structuredClone(event) as Awaited<ReturnType<GraphQLDataSource['process']>>)
           : primarySource.process(options),
     };
     const node: PlanNode = plan.rest ? { kind: 'Sequence', nodes: [plan.primary, plan.rest] } : plan.primary;

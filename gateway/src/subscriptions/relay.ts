@@ -13,6 +13,7 @@ import { EventStream } from '@citadel/kit/event-stream';
 import type { Logger } from '@citadel/kit/logger';
 import {
   getOperationAST,
+  getVariableValues,
   GraphQLError,
   specifiedRules,
   validate,
@@ -21,7 +22,6 @@ import {
   type GraphQLFormattedError,
   type ValidationRule,
 } from 'graphql';
-import { getVariableValues } from 'graphql/execution/values.js';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import type { VerifiedCaller } from '../access-token';
 import type { AuthorizingGateway, Decision } from '../authorizing-gateway';
@@ -47,6 +47,11 @@ export interface SubscriptionRelayOptions {
   resubscribeDelayMs?: number;
   /** Shares identical fetches of the rest of the plan between subscribers of one event. */
   sharedFetches?: SharedFetches;
+  /**
+   * How long an event completed for a group of subscribers is handed to more of them (1 s): a
+   * subscriber further behind gets it completed afresh.
+   */
+  completionReuseMs?: number;
 }
 
 export interface SubscribeRequest {
@@ -77,6 +82,12 @@ interface RawEvent {
   result: ExecutionResult;
 }
 
+interface Completion {
+  result: Promise<ExecutionResult>;
+  /** When it stops being handed out (set once it is done). */
+  until: number;
+}
+
 export class SubscriptionRelay {
   private snapshot: PlannerSnapshot | undefined;
   private plans = new Map<string, SubscriptionPlan>();
@@ -84,6 +95,8 @@ export class SubscriptionRelay {
   private readonly byUser = new Map<string, Set<ClientSubscription>>();
   private readonly bySession = new Map<string, Set<ClientSubscription>>();
   private loadedOnce = false;
+  /** Per upstream event (shared by the subscribers of one upstream subscription), its completions by group. */
+  private readonly completions = new WeakMap<ExecutionResult, Map<string, Completion>>();
   private metrics: { active: Gauge; started: Counter; events: Counter; ended: Counter<'reason'> } | undefined;
 
   constructor(readonly options: SubscriptionRelayOptions) {
@@ -190,6 +203,21 @@ export class SubscriptionRelay {
     this.metrics?.ended.inc({ reason });
   }
 
+  /** The event completed for the group `key`: once, however many of the group it goes to. */
+  completion(event: ExecutionResult, key: string, complete: () => Promise<ExecutionResult>): Promise<ExecutionResult> {
+    let byGroup = this.completions.get(event);
+    if (!byGroup) this.completions.set(event, (byGroup = new Map()));
+    const found = byGroup.get(key);
+    if (found && found.until >= Date.now()) return found.result;
+    const created: Completion = { result: complete(), until: Number.POSITIVE_INFINITY };
+    const done = () => {
+      created.until = Date.now() + (this.options.completionReuseMs ?? 1_000);
+    };
+    created.result.then(done, done);
+    byGroup.set(key, created);
+    return created.result;
+  }
+
   delivered(): void {
     this.metrics?.events.inc();
   }
@@ -227,6 +255,9 @@ class ClientSubscription {
   private retryDelay: number;
   private ended = false;
   private readonly logger: Logger;
+  /** What, besides the caller and its current decision, makes two subscribers' results the same. */
+  private readonly groupKey: string;
+  private lastKey: { permissions: Caller['permissions']; decision: Decision | undefined; key: string } | undefined;
 
   constructor(
     private readonly relay: SubscriptionRelay,
@@ -240,6 +271,16 @@ class ClientSubscription {
     this.sessionId = caller.sessionId;
     this.logger = request.context.logger;
     this.retryDelay = relay.options.resubscribeDelayMs ?? 250;
+    const { client } = request.context;
+    this.groupKey = JSON.stringify([
+      planned.queryHash,
+      request.operationName,
+      request.variables ?? {},
+      client.ip,
+      client.userAgent,
+      planned.decision?.queryHash ?? null,
+      planned.decision?.unauthorizedPaths ?? null,
+    ]);
     this.stream = new EventStream<RawEvent>({
       maxQueue: relay.options.queueLimit,
       overflow: () => {
@@ -405,6 +446,27 @@ class ClientSubscription {
         return new Ended('unauthorized', authorizing.rejection(current));
       }
     }
+    if (current && authorizing && current.queryHash !== this.planned.decision?.queryHash && current.unauthorizedPaths.length > 0) {
+      authorizing.reportDenied(current, { ...this.request.context, caller }, this.request.operationName);
+    }
+    // Subscribers of one upstream event whose result would be the same (same document, variables
+    // and client, same caller as the subgraphs and the authorization see it, same decisions)
+    // share one completion of it: the rest of the plan runs once per group, not per subscriber.
+    return this.relay.completion(event.result, this.completionKey(caller, current), () => this.complete(event, caller, current));
+  }
+
+  /** The key of this subscriber's group; rebuilt only when its permissions or decision changed. */
+  private completionKey(caller: Caller, current: Decision | undefined): string {
+    const last = this.lastKey;
+    if (last && last.permissions === caller.permissions && last.decision === current) return last.key;
+    const key = `${this.groupKey}\n${callerKey(caller)}\n${current?.queryHash ?? ''}\n${current?.unauthorizedPaths.join(' ') ?? ''}`;
+    this.lastKey = { permissions: caller.permissions, decision: current, key };
+    return key;
+  }
+
+  /** Runs the rest of the plan for the event and removes what the caller may not see. */
+  private async complete(event: RawEvent, caller: VerifiedCaller, current: Decision | undefined): Promise<ExecutionResult> {
+    const authorizing = this.relay.options.authorizing;
     const context: GatewayContext = { ...this.request.context, caller };
     // A field lost since subscribing is left out of this event's fetches, not only of its result:
     // the subgraph owning it would refuse a fetch still asking for it (the caller's token says so).
@@ -438,9 +500,6 @@ class ClientSubscription {
     // the next subscribe); fields the caller lost since are removed now.
     const removed = new Map([...(this.planned.decision?.removed ?? []), ...(current?.removed ?? [])]);
     if (removed.size === 0) return result;
-    if (current && current.queryHash !== this.planned.decision?.queryHash && current.unauthorizedPaths.length > 0) {
-      authorizing.reportDenied(current, context, this.request.operationName);
-    }
     return authorizing.restore(this.request.document, this.request.operationName, removed, result as never, this.request.variables) as ExecutionResult;
   }
 
@@ -475,6 +534,11 @@ class ClientSubscription {
     this.stopUpstream?.();
     this.stopUpstream = undefined;
   }
+}
+
+/** The caller as the internal token carries it to the subgraphs and as authorization decides on it. */
+function callerKey(caller: Caller): string {
+  return `${caller.userId ?? ''}|${caller.sessionId ?? ''}|${caller.permissions.join(' ')}|${caller.policies.join(' ')}`;
 }
 
 /** Whether `wider` removes every node `narrower` removes (and so its document asks for no more). */

@@ -4,6 +4,13 @@
 // each connect); each subscribe message carries its caller's internal token in
 // `extensions.citadel`. When a subgraph goes away (restart, deploy) every subscription on it gets
 // `lost`; the relay resubscribes with a fresh token, which reconnects the shared connection.
+//
+// Client subscriptions that would send the subgraph the same subscribe message (same operation and
+// variables, same caller as the internal token states it: user, session, permissions, policies;
+// same client address and agent) share one upstream subscription: the subgraph would run each
+// with the same authorization check and send each the same events. A tab opening the same feed
+// fifty times then costs the subgraph one subscription, and every event arrives once, as one
+// object, for all of them. Only the request id in the subgraph's logs is the first subscriber's.
 import { ANONYMOUS, type Caller, type ClientInfo, type InternalTokenMinter } from '@citadel/kit/auth';
 import type { Logger } from '@citadel/kit/logger';
 import { SUBSCRIBE_EXTENSION, type SubscribeExtension } from '@citadel/kit/subgraph-subscriptions';
@@ -34,6 +41,14 @@ export interface UpstreamSink {
   lost(reason: string): void;
 }
 
+/** One subscription on the subgraph and the client subscriptions it feeds. */
+interface Shared {
+  sinks: Set<UpstreamSink>;
+  /** Resolves once the subscribe message went out (its token minted); rejects if it could not. */
+  started: Promise<void>;
+  unsubscribe: (() => void) | undefined;
+}
+
 interface Connection {
   client: Client;
   url: string;
@@ -44,6 +59,7 @@ interface Connection {
 
 export class UpstreamConnections {
   private readonly connections = new Map<string, Connection>();
+  private readonly shared = new Map<string, Shared>();
 
   constructor(
     private readonly minter: InternalTokenMinter,
@@ -80,11 +96,48 @@ export class UpstreamConnections {
     });
   }
 
-  /** Starts a subscription on the subgraph; returns what stops it. */
+  /** Starts a subscription on the subgraph, or joins an identical one; returns what stops it. */
   async subscribe(request: UpstreamRequest, sink: UpstreamSink): Promise<() => void> {
+    const key = shareKey(request);
+    let entry = this.shared.get(key);
+    if (!entry) {
+      const created: Shared = { sinks: new Set(), started: Promise.resolve(), unsubscribe: undefined };
+      created.started = this.open(request, created, () => {
+        if (this.shared.get(key) === created) this.shared.delete(key);
+      });
+      this.shared.set(key, created);
+      entry = created;
+    }
+    const joined = entry;
+    joined.sinks.add(sink);
+    const leave = () => {
+      if (!joined.sinks.delete(sink) || joined.sinks.size > 0) return;
+      if (this.shared.get(key) === joined) this.shared.delete(key);
+      joined.unsubscribe?.();
+    };
+    try {
+      await joined.started;
+    } catch (error) {
+      leave();
+      throw error;
+    }
+    return leave;
+  }
+
+  /** Sends the subscribe message for `entry`; every event, error and ending goes to its sinks. */
+  private async open(request: UpstreamRequest, entry: Shared, forget: () => void): Promise<void> {
     const connection = this.connection(request.service, request.url);
+    let token: string;
+    try {
+      token = await this.minter.mint(request.caller, request.service);
+    } catch (error) {
+      forget();
+      throw error;
+    }
+    // Everyone left while the token was being minted: nothing to subscribe for.
+    if (entry.sinks.size === 0) return forget();
     const extension: SubscribeExtension = {
-      authorization: `Bearer ${await this.minter.mint(request.caller, request.service)}`,
+      authorization: `Bearer ${token}`,
       ip: request.client.ip,
       userAgent: request.client.userAgent,
       requestId: request.requestId,
@@ -92,10 +145,14 @@ export class UpstreamConnections {
     };
     connection.subscriptions += 1;
     let open = true;
-    const close = () => {
-      if (!open) return;
+    /** The upstream subscription is over: nobody may join it any more. */
+    const close = (): Set<UpstreamSink> => {
       open = false;
       connection.subscriptions -= 1;
+      forget();
+      const sinks = new Set(entry.sinks);
+      entry.sinks.clear();
+      return sinks;
     };
     const unsubscribe = connection.client.subscribe<Record<string, unknown>>(
       {
@@ -105,21 +162,27 @@ export class UpstreamConnections {
         extensions: { [SUBSCRIBE_EXTENSION]: extension },
       },
       {
-        next: (result) => open && sink.next(result as ExecutionResult),
+        next: (result) => {
+          if (!open) return;
+          for (const sink of [...entry.sinks]) sink.next(result as ExecutionResult);
+        },
         error: (error: unknown) => {
           if (!open) return;
-          close();
-          if (Array.isArray(error)) sink.error(error as GraphQLFormattedError[]);
-          else sink.lost(describe(error));
+          const sinks = close();
+          const errors = Array.isArray(error) ? (error as GraphQLFormattedError[]) : undefined;
+          const reason = errors ? '' : describe(error);
+          for (const sink of sinks) {
+            if (errors) sink.error(errors);
+            else sink.lost(reason);
+          }
         },
         complete: () => {
           if (!open) return;
-          close();
-          sink.complete();
+          for (const sink of close()) sink.complete();
         },
       },
     );
-    return () => {
+    entry.unsubscribe = () => {
       if (!open) return;
       close();
       unsubscribe();
@@ -163,6 +226,25 @@ export class UpstreamConnections {
     this.connections.set(service, connection);
     return connection;
   }
+}
+
+/** Subscriptions with the same key would send the subgraph the same subscribe message and caller. */
+function shareKey(request: UpstreamRequest): string {
+  const { caller, client } = request;
+  return JSON.stringify([
+    request.service,
+    request.url,
+    request.query,
+    request.operationName ?? null,
+    request.variables,
+    caller.userId,
+    caller.sessionId,
+    caller.permissions,
+    caller.policies,
+    client.ip,
+    client.userAgent,
+    request.clientOperationName,
+  ]);
 }
 
 function describe(error: unknown): string {
