@@ -202,17 +202,21 @@ export class OutboxRelay {
 
   start(): void {
     // A commit that wrote outbox rows starts a pass at once: delivery lag is the pass, not the poll.
-    // A flush inside an outer transaction is not committed yet, so the outer commit kicks too.
-    let staged = false;
+    // A flush inside an outer transaction is not committed yet, so that transaction's commit kicks
+    // too. Tracked per transaction: with one flag for the process, another transaction's commit
+    // (this relay's own pass, for one) could clear it between a flush and its commit, leaving the
+    // event to the poll.
+    const staged = new WeakSet<object>();
     this.options.orm.em.getEventManager().registerSubscriber({
       afterFlush: (args) => {
         if (!args.uow.getChangeSets().some((set) => set.entity instanceof OutboxEntry)) return;
-        staged = true;
+        const transaction = args.em.getTransactionContext<object>();
+        if (transaction) staged.add(transaction);
         setImmediate(() => this.kick());
       },
-      afterTransactionCommit: () => {
-        if (!staged) return;
-        staged = false;
+      afterTransactionCommit: (args) => {
+        if (!args.transaction || !staged.has(args.transaction)) return;
+        staged.delete(args.transaction);
         setImmediate(() => this.kick());
       },
     });

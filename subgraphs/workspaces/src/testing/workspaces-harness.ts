@@ -89,7 +89,7 @@ export interface StartOptions {
   /** Replaces the harness's account map as addMember's email lookup. */
   lookupUserByEmail?: LookupUserByEmail;
   /** App options to override (short TTLs, poll intervals). */
-  app?: Partial<Pick<WorkspacesAppOptions, 'idempotencyKeyTtlMs' | 'idempotencyPurgeMs' | 'grantRetryMs' | 'grantPollMs'>>;
+  app?: Partial<Pick<WorkspacesAppOptions, 'idempotencyKeyTtlMs' | 'idempotencyPurgeMs' | 'grantRetryMs' | 'grantPollMs' | 'outboxPollMs'>>;
 }
 
 const gatewayKeys = new WeakMap<WorkspacesHarness, SigningKey>();
