@@ -3,6 +3,9 @@ import { join } from 'node:path';
 import { bool, list, logLevel, nodeEnv, parseEnv, port, z } from '@citadel/kit/env';
 import { telemetrySettings } from '@citadel/kit/telemetry';
 import { DATA_DIR, SCHEMA_DIR } from '@citadel/kit/paths';
+import { parseOperationQuotas } from './rate-limit';
+
+const subgraphTimeout = z.coerce.number().int().min(1).max(3_600_000);
 
 const parsed = parseEnv({
   NODE_ENV: nodeEnv,
@@ -30,10 +33,26 @@ const parsed = parseEnv({
   MAX_DEPTH: z.coerce.number().int().min(1).default(15),
   MAX_ALIASES: z.coerce.number().int().min(0).default(30),
   MAX_ROOT_FIELDS: z.coerce.number().int().min(1).default(20),
+  /** Token-bucket rate limits per client and operation name (gateway/src/rate-limit.ts). */
+  RATE_LIMIT: bool(true),
+  RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(1).default(30_000),
+  RATE_LIMIT_OPERATIONS: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const parsed = parseOperationQuotas(text);
+      if ('quotas' in parsed) return parsed.quotas;
+      for (const message of parsed.problems) ctx.addIssue({ code: 'custom', message });
+      return z.NEVER;
+    }),
+  /** Namespace of the rate-limit buckets in Redis (shared with identity's login counters). */
+  COUNTER_KEY_PREFIX: z.string().default('citadel:counter:'),
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   SUBSCRIPTION_SHARED_FETCHES: list('identity'),
   /** Identical subgraph queries in flight at once share one fetch (gateway/src/inflight-fetches.ts). */
   SUBGRAPH_DEDUPLICATION: bool(true),
+  /** The longest one subgraph fetch may take, retry included (gateway/src/subgraph-source.ts); as Apollo Router's default. */
+  SUBGRAPH_TIMEOUT_MS: subgraphTimeout.default(30_000),
   INTROSPECTION: bool(false),
   EXPLORER: bool(true),
   PERSISTED_DOCUMENTS: z.enum(['off', 'allow', 'only']).default('off'),
@@ -48,6 +67,12 @@ for (const [name, value] of Object.entries(process.env)) {
   if (match?.[1] && value) subgraphUrls[match[1].toLowerCase()] = value;
 }
 
+/** `SUBGRAPH_<NAME>_TIMEOUT_MS` overrides SUBGRAPH_TIMEOUT_MS for subgraph <name>. */
+const timeoutSettings: Record<string, typeof subgraphTimeout> = {};
+for (const name of Object.keys(process.env)) if (/^SUBGRAPH_[A-Z0-9_]+_TIMEOUT_MS$/.test(name)) timeoutSettings[name] = subgraphTimeout;
+const subgraphTimeouts: Record<string, number> = {};
+for (const [name, ms] of Object.entries(parseEnv(timeoutSettings))) subgraphTimeouts[name.slice('SUBGRAPH_'.length, -'_TIMEOUT_MS'.length).toLowerCase()] = ms;
+
 // @apollo/gateway reports anonymous usage data to Apollo from its constructor unless this says no.
 // A self-hosted platform sends nothing out unasked: off unless the operator sets it to false.
 process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
@@ -55,6 +80,9 @@ process.env.APOLLO_TELEMETRY_DISABLED ??= 'true';
 export const env = {
   ...parsed,
   subgraphUrls,
+  subgraphTimeouts,
+  /** Subgraph <name>'s fetch timeout in ms. */
+  subgraphTimeoutMs: (name: string): number => subgraphTimeouts[name] ?? parsed.SUBGRAPH_TIMEOUT_MS,
   /** Introspection is on in development and off in production unless INTROSPECTION=true. */
   introspection: parsed.NODE_ENV !== 'production' || parsed.INTROSPECTION,
 };

@@ -1,7 +1,7 @@
 // Operation limits: depth, aliases and root fields, counted through fragments.
-import { buildSchema, parse, validate } from 'graphql';
+import { buildSchema, parse, validate, type OperationDefinitionNode } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { operationLimitsRule } from './limits';
+import { documentNesting, nestingError, nestingLimitPlugin, operationLimitsRule, variableCoercionPlugin } from './limits';
 
 const schema = buildSchema(`
   type Query { me: User, a: Int, b: Int, c: Int }
@@ -52,5 +52,52 @@ describe('operation limits', () => {
 
   it('survives a fragment cycle (graphql reports the cycle itself)', () => {
     expect(() => codes('{ me { ...A } } fragment A on User { friend { ...B } } fragment B on User { friend { ...A } }')).not.toThrow();
+  });
+});
+
+describe('document nesting', () => {
+  it('counts braces, brackets and parentheses, skipping strings, block strings and comments', () => {
+    expect(documentNesting('{ me { id } }')).toBe(2);
+    expect(documentNesting('{ a(x: [[1]]) }')).toBe(4);
+    expect(documentNesting('{ a(x: "{{{{[[[[") # {{{{{\n }')).toBe(2);
+    expect(documentNesting('{ a(x: """ {{{ \\""" {{{ """) }')).toBe(2);
+    expect(documentNesting('{ a(x: "\\" {{{") }')).toBe(2);
+  });
+
+  // Threat: a 20 KB document nested 10 000 deep overflowed graphql-js's recursive parser: a 500.
+  it('stops counting past the limit and refuses with MAX_NESTING_LIMIT', () => {
+    const deep = `${'{ a '.repeat(10_000)}${'}'.repeat(10_000)}`;
+    expect(documentNesting(deep, 256)).toBe(257);
+    expect(nestingError(deep, 256)?.extensions.code).toBe('MAX_NESTING_LIMIT');
+    expect(nestingError('{ me { id } }', 256)).toBeUndefined();
+    expect(() => nestingLimitPlugin(0)).toThrow(/positive integer/);
+  });
+});
+
+describe('variable coercion', () => {
+  const inputSchema = buildSchema('input In { a: Int } type Query { f(i: In): Int }');
+  const respond = async (variables: Record<string, unknown>, query = 'query($i: In) { f(i: $i) }') => {
+    const document = parse(query);
+    const operation = document.definitions[0] as OperationDefinitionNode;
+    const listener = await variableCoercionPlugin().requestDidStart!({} as never);
+    return listener!.responseForOperation!({ schema: inputSchema, operation, request: { variables } } as never);
+  };
+
+  // Threat: 30 000 unknown keys made @apollo/gateway build 30 000 errors quoting the whole value: out of memory.
+  it('answers bad variables with at most 50 BAD_USER_INPUT errors of bounded length', async () => {
+    const errorsFor = async (keys: number) => {
+      const response = await respond({ i: Object.fromEntries(Array.from({ length: keys }, (_, i) => [`k${i}`, i])) });
+      expect(response?.http?.status).toBe(400);
+      const { errors } = (response?.body as unknown as { singleResult: { errors: { message: string; extensions: { code: string } }[] } }).singleResult;
+      expect(errors.every((e) => e.extensions.code === 'BAD_USER_INPUT' && e.message.length <= 2_001)).toBe(true);
+      return errors;
+    };
+    expect((await errorsFor(900)).length).toBe(51); // 50, then graphql-js's "Too many errors"
+    expect((await errorsFor(30_000)).map((e) => e.message)).toEqual(['Variables hold an object with more than 1000 fields']);
+  });
+
+  it('lets valid variables through to the gateway', async () => {
+    expect(await respond({ i: { a: 1 } })).toBeNull();
+    expect(await respond({}, '{ f }')).toBeNull();
   });
 });

@@ -17,11 +17,12 @@ import { createAccessTokenVerifier } from './access-token';
 import { clientInfo, type GatewayContext } from './context';
 import { env } from './env';
 import { serveExplorer, wantsHtml } from './explorer';
-import { operationLimitsRule } from './limits';
+import { nestingLimitPlugin, operationLimitsRule, variableCoercionPlugin } from './limits';
 import { RevokedSessions } from './revoked-sessions';
 import { SubgraphFetchMetrics, SubgraphSource } from './subgraph-source';
 import { createSubgraphFetcher } from './subgraph-fetcher';
 import { OperationMetrics } from './operation-metrics';
+import { RateLimiter } from './rate-limit';
 import { UserPermissions } from './user-permissions';
 import { DenialAudit } from './denial-audit';
 import { AuthorizingGateway } from './authorizing-gateway';
@@ -84,6 +85,7 @@ async function main(): Promise<void> {
         metrics: subgraphFetches,
         fetcher: fetcher.fetch,
         deduplicate: env.SUBGRAPH_DEDUPLICATION,
+        timeoutMs: env.subgraphTimeoutMs(name),
       }),
     logger,
   });
@@ -93,6 +95,9 @@ async function main(): Promise<void> {
       ? undefined
       : new AuthorizingGateway(planner, { mode: env.AUTHORIZATION_MODE, onDenied: (denial) => denialAudit.record(denial) });
   const gateway = authorizing ?? planner;
+  const rateLimiter = env.RATE_LIMIT
+    ? new RateLimiter({ perMinute: env.RATE_LIMIT_PER_MINUTE, operations: env.RATE_LIMIT_OPERATIONS, redisUrl: env.REDIS_URL, keyPrefix: env.COUNTER_KEY_PREFIX, logger })
+    : undefined;
   const validationRules = [operationLimitsRule({ maxDepth: env.MAX_DEPTH, maxAliases: env.MAX_ALIASES, maxRootFields: env.MAX_ROOT_FIELDS })];
   const upstream = new UpstreamConnections(minter, logger);
   const relay = new SubscriptionRelay({
@@ -115,7 +120,7 @@ async function main(): Promise<void> {
     includeStacktraceInErrorResponses: false,
     formatError,
     validationRules,
-    plugins: [operationMetrics.plugin(), persisted.plugin(), ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin()],
+    plugins: [operationMetrics.plugin(), persisted.plugin(), nestingLimitPlugin(), variableCoercionPlugin(), ...(rateLimiter ? [rateLimiter.plugin()] : []), ApolloServerPluginLandingPageDisabled(), errorLoggingPlugin()],
     logger,
   });
   await apollo.start();
@@ -160,6 +165,7 @@ async function main(): Promise<void> {
       await userPermissions.stop();
       await denialAudit.stop();
       await pubsub.close();
+      await rateLimiter?.close();
     },
   });
   authorizing?.useMetrics(server.metrics.registry);
@@ -168,6 +174,7 @@ async function main(): Promise<void> {
   upstream.useMetrics(server.metrics.registry);
   operationMetrics.useMetrics(server.metrics.registry);
   subgraphFetches.useMetrics(server.metrics.registry);
+  rateLimiter?.useMetrics(server.metrics.registry);
   const websocket = attachGraphqlWs({
     http: server.http,
     path: '/graphql',
@@ -180,6 +187,7 @@ async function main(): Promise<void> {
     maxPayloadBytes: env.MAX_BODY_BYTES,
     relay,
     persisted,
+    rateLimit: rateLimiter ? (context, operationName) => rateLimiter.forSubscription(context, operationName) : undefined,
   });
   onShutdownSignal(logger, async () => {
     await server.close();

@@ -1,9 +1,10 @@
-// The subgraph fetcher speaks plain HTTP/1.1 to a real server, keeps connections alive, and fails loudly.
+// The subgraph fetcher speaks plain HTTP/1.1 to a real server, keeps connections alive, fails loudly
+// (saying whether an answer had begun), and closes the connection of a fetch it was told to abort.
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { freePort } from '@citadel/kit/testing/ports';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSubgraphFetcher } from './subgraph-fetcher';
+import { createSubgraphFetcher, SubgraphConnectionError } from './subgraph-fetcher';
 
 let server: Server;
 let base: string;
@@ -74,6 +75,38 @@ describe('createSubgraphFetcher', () => {
     const { fetch, close } = createSubgraphFetcher();
     await expect(fetch(`http://127.0.0.1:${await freePort()}/graphql`, { method: 'POST', body: '{}' })).rejects.toThrow(/ECONNREFUSED/);
     await expect(fetch('ftp://127.0.0.1/graphql')).rejects.toThrow('Unsupported subgraph URL protocol: ftp:');
+    close();
+  });
+
+  it('says whether a failed fetch had an answer begun: refused (none) or cut off mid-body (some)', async () => {
+    const { fetch, close } = createSubgraphFetcher();
+    const refused = await fetch(`http://127.0.0.1:${await freePort()}/graphql`, { method: 'POST', body: '{}' }).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(SubgraphConnectionError);
+    expect(refused).toMatchObject({ code: 'ECONNREFUSED', answered: false });
+    // A subgraph that dies after its headers: the fetch must fail rather than wait for a body that never ends.
+    const cut = createNetServer((socket) => socket.once('data', () => socket.end('HTTP/1.1 200 OK\r\ncontent-length: 100\r\n\r\n{"data":')));
+    const port = await freePort();
+    await new Promise<void>((resolve) => cut.listen(port, '127.0.0.1', resolve));
+    const partial = await fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', body: '{}' }).catch((e: unknown) => e);
+    expect(partial).toBeInstanceOf(SubgraphConnectionError);
+    expect(partial).toMatchObject({ answered: true });
+    await new Promise<void>((resolve) => cut.close(() => resolve()));
+    close();
+  });
+
+  it('closes the connection of a fetch its signal aborts, so no later fetch reads that answer', async () => {
+    const { fetch, close } = createSubgraphFetcher();
+    let closed = 0;
+    const silent = createServer((req) => req.socket.once('close', () => closed++));
+    const port = await freePort();
+    await new Promise<void>((resolve) => silent.listen(port, '127.0.0.1', resolve));
+    const controller = new AbortController();
+    const pending = fetch(`http://127.0.0.1:${port}/graphql`, { method: 'POST', body: '{}', signal: controller.signal });
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toThrow(/abort/i);
+    for (const deadline = Date.now() + 5_000; closed === 0 && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 10));
+    expect(closed).toBe(1);
+    await new Promise<void>((resolve) => silent.close(() => resolve()));
     close();
   });
 

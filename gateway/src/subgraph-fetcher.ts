@@ -40,14 +40,23 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions = {}): Sub
       const body = init.body ?? undefined;
       const headers: Record<string, string | number> = { ...init.headers };
       if (body !== undefined) headers['content-length'] = Buffer.byteLength(body);
+      // With a signal, an abort destroys the request and its socket: a timed-out connection is
+      // never handed back to the pool for the next fetch to read a late answer from.
       const options = { method: init.method ?? 'GET', headers, agent: tls ? secure : plain, signal: init.signal as AbortSignal | undefined };
+      let answered = false;
+      const fail = (error: unknown) => reject(init.signal?.aborted ? error : SubgraphConnectionError.from(error, answered));
       const req = (tls ? https : http).request(target, options, (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
+        res.on('error', fail);
         res.on('end', () => resolve(BufferedResponse.fromMessage(url, res, Buffer.concat(chunks))));
+        // A connection cut mid-body does not always surface as an error; the promise must settle anyway.
+        res.on('close', () => {
+          if (!res.complete) fail(Object.assign(new Error('the connection closed before the answer was complete'), { code: 'ECONNRESET' }));
+        });
       });
-      req.on('error', reject);
+      req.on('error', fail);
       req.end(body);
     });
 
@@ -121,5 +130,30 @@ export class BufferedResponse implements FetcherResponse {
   clone(): BufferedResponse {
     if (this.used) throw new TypeError('Cannot clone a response whose body was read');
     return new BufferedResponse(this.url, this.status, this.statusText, this.headers, this.body);
+  }
+}
+
+/**
+ * A fetch that got no complete answer: refused, reset, or cut off. `code` is the system error's
+ * (ECONNREFUSED, ECONNRESET, ...); `answered` says whether the subgraph had begun to answer, after
+ * which the request certainly reached it.
+ */
+export class SubgraphConnectionError extends Error {
+  override readonly name = 'SubgraphConnectionError';
+
+  constructor(
+    message: string,
+    readonly code: string,
+    readonly answered: boolean,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+
+  static from(error: unknown, answered: boolean): SubgraphConnectionError {
+    if (error instanceof SubgraphConnectionError) return error;
+    const code = (error as { code?: unknown } | null)?.code;
+    const message = error instanceof Error ? error.message : String(error);
+    return new SubgraphConnectionError(message, typeof code === 'string' ? code : 'UNKNOWN', answered, { cause: error });
   }
 }

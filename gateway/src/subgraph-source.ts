@@ -1,21 +1,43 @@
-// How the gateway calls a subgraph: with a freshly minted internal token and the request id, timed.
+// How the gateway calls a subgraph: with a freshly minted internal token and the request id, timed,
+// bounded by a timeout, retried once when a query could not connect, and failing as SUBGRAPH_UNAVAILABLE.
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
 import type { GatewayGraphQLResponse } from '@apollo/server-gateway-interface';
-import type { Fetcher, FetcherResponse as FetchResponse } from '@apollo/utils.fetcher';
+import type { Fetcher, FetcherRequestInit, FetcherResponse as FetchResponse } from '@apollo/utils.fetcher';
 import { GraphQLError } from 'graphql';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { CLIENT_IP_HEADER, CLIENT_UA_HEADER, OPERATION_NAME_HEADER, type InternalTokenMinter } from '@citadel/kit/auth';
 import type { GatewayContext } from './context';
 import { InflightFetches } from './inflight-fetches';
+import { BufferedResponse, SubgraphConnectionError } from './subgraph-fetcher';
 
-/** Why a subgraph fetch failed: no answer, an HTTP error status, or GraphQL errors in the answer. */
-export type SubgraphFetchError = 'network' | 'http' | 'graphql';
+/** Why a subgraph fetch failed: no answer, no answer in time, an HTTP error status, or GraphQL errors in the answer. */
+export type SubgraphFetchError = 'network' | 'timeout' | 'http' | 'graphql';
+
+/**
+ * Why a subgraph gave no answer (`extensions.reason` of SUBGRAPH_UNAVAILABLE). The reason tells a
+ * client what a failed mutation did: UNREACHABLE means the request never got to the subgraph (not
+ * applied); after CONNECTION_LOST or TIMEOUT it may or may not have been applied.
+ */
+export const SUBGRAPH_UNAVAILABLE_REASONS = {
+  /** Nothing listens at the subgraph's address, or the address does not resolve. */
+  UNREACHABLE: 'UNREACHABLE',
+  /** The connection was reset or closed before the answer was complete. */
+  CONNECTION_LOST: 'CONNECTION_LOST',
+  /** No complete answer within the subgraph's timeout (SUBGRAPH_TIMEOUT_MS). */
+  TIMEOUT: 'TIMEOUT',
+} as const;
+
+export type SubgraphUnavailableReason = keyof typeof SUBGRAPH_UNAVAILABLE_REASONS;
+
+/** Failures that mean the request never reached the subgraph. */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 
 /** Latency and failures of the gateway's subgraph fetches, by subgraph, on the gateway's /metrics. */
 export class SubgraphFetchMetrics {
   private duration: Histogram<'subgraph'> | undefined;
   private errors: Counter<'subgraph' | 'kind'> | undefined;
   private deduplicated: Counter<'subgraph'> | undefined;
+  private retries: Counter<'subgraph'> | undefined;
 
   useMetrics(registry: Registry): void {
     this.duration = new Histogram({
@@ -27,13 +49,19 @@ export class SubgraphFetchMetrics {
     });
     this.errors = new Counter({
       name: 'citadel_gateway_subgraph_fetch_errors_total',
-      help: 'Subgraph fetches that failed: network (no answer), http (error status) or graphql (errors in the answer)',
+      help: 'Subgraph fetches that failed: network (no answer), timeout (no answer in time), http (error status) or graphql (errors in the answer)',
       labelNames: ['subgraph', 'kind'] as const,
       registers: [registry],
     });
     this.deduplicated = new Counter({
       name: 'citadel_gateway_subgraph_fetches_deduplicated_total',
       help: 'Subgraph fetches answered by an identical fetch already in flight instead of their own',
+      labelNames: ['subgraph'] as const,
+      registers: [registry],
+    });
+    this.retries = new Counter({
+      name: 'citadel_gateway_subgraph_fetch_retries_total',
+      help: 'Subgraph query fetches sent a second time because the first could not connect or was reset before any answer',
       labelNames: ['subgraph'] as const,
       registers: [registry],
     });
@@ -47,6 +75,10 @@ export class SubgraphFetchMetrics {
   shared(subgraph: string): void {
     this.deduplicated?.inc({ subgraph });
   }
+
+  retried(subgraph: string): void {
+    this.retries?.inc({ subgraph });
+  }
 }
 
 export interface SubgraphSourceOptions {
@@ -55,6 +87,30 @@ export interface SubgraphSourceOptions {
   fetcher?: Fetcher;
   /** Identical queries in flight share one fetch (see inflight-fetches.ts); off when absent. */
   deduplicate?: boolean;
+  /**
+   * The longest a fetch for a client's operation may take, retry included, in ms; then it is
+   * aborted (its connection closed) and answered as SUBGRAPH_UNAVAILABLE (TIMEOUT). Default 30 000.
+   */
+  timeoutMs?: number;
+  /** Wait before the one retry of a query whose fetch could not connect, in ms. Default 100. */
+  retryDelayMs?: number;
+}
+
+/**
+ * A subgraph that gave no answer: what a client sees in place of that subgraph's part of the data.
+ * `cause` (the socket error) is for the gateway's log; only the message and extensions are sent.
+ */
+export class SubgraphUnavailableError extends GraphQLError {
+  constructor(
+    readonly subgraph: string,
+    readonly reason: SubgraphUnavailableReason,
+    detail: string,
+    cause?: unknown,
+  ) {
+    super(`Subgraph '${subgraph}' is unavailable: ${detail}`, { extensions: { code: 'SUBGRAPH_UNAVAILABLE', serviceName: subgraph, reason } });
+    this.name = 'SubgraphUnavailableError';
+    this.cause = cause;
+  }
 }
 
 type OperationFetch = Extract<GraphQLDataSourceProcessOptions<GatewayContext>, { incomingRequestContext: unknown }>;
@@ -62,6 +118,8 @@ type OperationFetch = Extract<GraphQLDataSourceProcessOptions<GatewayContext>, {
 export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly metrics: SubgraphFetchMetrics | undefined;
   private readonly inflight: InflightFetches | undefined;
+  private readonly timeoutMs: number;
+  private readonly retryDelayMs: number;
 
   constructor(
     private readonly subgraph: string,
@@ -71,7 +129,12 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   ) {
     super(options.fetcher ? { url, fetcher: options.fetcher } : { url });
     this.metrics = options.metrics;
-    if (options.deduplicate) this.inflight = new InflightFetches(this.fetcher, { onShared: () => this.metrics?.shared(this.subgraph) });
+    this.timeoutMs = options.timeoutMs ?? 30_000;
+    this.retryDelayMs = options.retryDelayMs ?? 100;
+    if (!Number.isInteger(this.timeoutMs) || this.timeoutMs < 1) throw new RangeError(`timeoutMs must be a positive integer, got ${this.timeoutMs}`);
+    if (!Number.isInteger(this.retryDelayMs) || this.retryDelayMs < 0) throw new RangeError(`retryDelayMs must be a non-negative integer, got ${this.retryDelayMs}`);
+    // The retry sits under the sharing: callers who joined a query in flight wait for its one retry, not each their own.
+    if (options.deduplicate) this.inflight = new InflightFetches((url, init = {}) => this.send(url, init, true), { onShared: () => this.metrics?.shared(this.subgraph) });
   }
 
   /**
@@ -93,6 +156,7 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
   override didEncounterError(error: Error, _request: unknown, _response: unknown, context?: GatewayContext): void {
     const details = error instanceof GraphQLError ? error.extensions.response : undefined;
     const logger = context && 'logger' in context ? context.logger : undefined;
+    // pino's err serializer appends a SubgraphUnavailableError's cause (the socket error) to it.
     logger?.error({ err: error, subgraph: this.subgraph, response: details }, 'subgraph request failed');
   }
 
@@ -106,10 +170,55 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
       this.metrics?.observe(this.subgraph, seconds(), response.errors?.length ? 'graphql' : undefined);
       return response;
     } catch (error) {
-      const kind = error instanceof GraphQLError && error.extensions.code === 'SUBREQUEST_HTTP_ERROR' ? 'http' : 'network';
-      this.metrics?.observe(this.subgraph, seconds(), kind);
+      this.metrics?.observe(this.subgraph, seconds(), failureKind(error));
       throw error;
     }
+  }
+
+  /**
+   * One POST to the subgraph within the timeout. A query that could not connect, or whose
+   * connection was reset before any answer (a restarting subgraph, a kept-alive connection the
+   * subgraph had just closed), is sent once more after a short wait: it only reads, so a second
+   * try cannot do anything twice. A mutation is never resent, and nothing is after a timeout.
+   */
+  private async send(url: string, init: FetcherRequestInit, idempotent: boolean): Promise<FetchResponse> {
+    const deadline = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    // The race, not the abort alone, ends the wait: a fetcher may resolve at the headers and then
+    // stall in the body, or not honour the signal at all. The abort is what closes the connection.
+    const expired = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        deadline.abort();
+        reject(new SubgraphUnavailableError(this.subgraph, 'TIMEOUT', `no answer within ${this.timeoutMs} ms`));
+      }, this.timeoutMs);
+    });
+    try {
+      return await Promise.race([this.attempts(url, { ...init, signal: deadline.signal }, idempotent), expired]);
+    } catch (error) {
+      throw error instanceof SubgraphUnavailableError ? error : this.unavailable(error, deadline.signal.aborted);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** The fetch, read in full, and its one retry when `idempotent` and it got no answer at all. */
+  private async attempts(url: string, init: FetcherRequestInit, idempotent: boolean): Promise<FetchResponse> {
+    try {
+      return await BufferedResponse.read(await this.fetcher(url, init));
+    } catch (error) {
+      if (init.signal?.aborted || !idempotent || !beforeAnyAnswer(error)) throw error;
+      this.metrics?.retried(this.subgraph);
+      await new Promise((resolve) => setTimeout(resolve, this.retryDelayMs));
+      if (init.signal?.aborted) throw error;
+      return await BufferedResponse.read(await this.fetcher(url, init));
+    }
+  }
+
+  /** A fetch that got no answer, as the error a client sees. */
+  private unavailable(error: unknown, timedOut: boolean): SubgraphUnavailableError {
+    if (timedOut) return new SubgraphUnavailableError(this.subgraph, 'TIMEOUT', `no answer within ${this.timeoutMs} ms`, error);
+    if (UNREACHABLE_CODES.has(errorCode(error) ?? '')) return new SubgraphUnavailableError(this.subgraph, 'UNREACHABLE', 'it could not be reached', error);
+    return new SubgraphUnavailableError(this.subgraph, 'CONNECTION_LOST', 'the connection closed before its answer was complete', error);
   }
 
   /**
@@ -128,10 +237,11 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     const body = JSON.stringify(payload);
     let response: FetchResponse | undefined;
     try {
+      const query = options.incomingRequestContext.operation?.operation === 'query';
       response =
-        this.inflight && options.incomingRequestContext.operation?.operation === 'query'
+        this.inflight && query
           ? await this.inflight.post(this.url, headers, body)
-          : await this.fetcher(this.url, { method: 'POST', headers, body });
+          : await this.send(this.url, { method: 'POST', headers, body }, query);
       if (!response.ok) throw await this.errorFromResponse(response);
       const parsed = await this.parseBody(response);
       if (typeof parsed !== 'object' || parsed === null) throw new Error(`Expected JSON response body, but received: ${String(parsed)}`);
@@ -158,4 +268,23 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (operationName) headers[OPERATION_NAME_HEADER] = operationName;
     return headers;
   }
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+/**
+ * Whether a failed fetch certainly got no answer at all: refused, or reset before the first byte
+ * of a response. Apollo's default fetcher does not say which, so only a refusal counts for it.
+ */
+function beforeAnyAnswer(error: unknown): boolean {
+  if (error instanceof SubgraphConnectionError) return !error.answered;
+  return errorCode(error) === 'ECONNREFUSED';
+}
+
+function failureKind(error: unknown): SubgraphFetchError {
+  if (error instanceof SubgraphUnavailableError) return error.reason === 'TIMEOUT' ? 'timeout' : 'network';
+  return error instanceof GraphQLError && error.extensions.code === 'SUBREQUEST_HTTP_ERROR' ? 'http' : 'network';
 }

@@ -7,12 +7,13 @@ import { randomUUID } from 'node:crypto';
 import type { ApolloServer } from '@apollo/server';
 import { buildSchema, getOperationAST, GraphQLError, parse, type DocumentNode, type ExecutionArgs, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import { formatError } from '@citadel/kit/errors';
 import { HttpError } from '@citadel/kit/http';
 import type { Logger } from '@citadel/kit/logger';
 import type { VerifiedCaller } from './access-token';
 import { clientInfo, type GatewayContext } from './context';
+import { nestingError } from './limits';
 import type { SubscriptionRelay } from './subscriptions/relay';
 import type { PersistedDocuments } from './persisted-documents';
 import { closeWebSocketServer } from '@citadel/kit/ws-close';
@@ -33,6 +34,8 @@ export interface GraphqlWsOptions {
   relay?: SubscriptionRelay;
   /** PERSISTED_DOCUMENTS for queries and subscriptions alike; without it every document runs. */
   persisted?: PersistedDocuments;
+  /** Counts a subscription against the caller's rate limits (queries and mutations are counted inside Apollo). */
+  rateLimit?: (context: GatewayContext, operationName: string | undefined) => Promise<GraphQLError | undefined>;
 }
 
 interface OperationScope {
@@ -56,6 +59,8 @@ const UNUSED_SCHEMA = buildSchema('type Query { _unused: Boolean }');
 
 export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<void> } {
   const wss = new WebSocketServer({ server: options.http, path: options.path, maxPayload: options.maxPayloadBytes });
+  // Registered before graphql-ws's own listener, so it sees each message first (see refuseServerMessages).
+  wss.on('connection', refuseServerMessages);
   const run = async (args: ExecutionArgs): Promise<ExecutionResult> => {
     const { context, query, variables, operationName } = args.contextValue as OperationScope;
     const caller = await options.withPermissions(context.caller);
@@ -72,6 +77,8 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
     const scope = args.contextValue as OperationScope;
     if (!options.relay) return { errors: [new GraphQLError('Subscriptions are not served by this gateway', { extensions: { code: 'BAD_REQUEST' } })] };
     try {
+      const limited = await options.rateLimit?.(scope.context, getOperationAST(scope.document, scope.operationName)?.name?.value);
+      if (limited) return { errors: [limited] };
       return await options.relay.subscribe({
         document: scope.document,
         query: scope.query,
@@ -114,6 +121,8 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
         const resolution = options.persisted?.resolve(payload) ?? { kind: 'as-is' };
         if (resolution.kind === 'refused') return [resolution.error];
         const query = resolution.kind === 'document' ? resolution.query : payload.query;
+        const tooDeep = nestingError(query);
+        if (tooDeep) return [tooDeep];
         let document: DocumentNode;
         try {
           document = parse(query);
@@ -146,6 +155,25 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
       await closeWebSocketServer(wss, server);
     },
   };
+}
+
+const SERVER_MESSAGES = new Set(['connection_ack', 'next', 'error']);
+
+/**
+ * A client sending a message only servers send (found by the fuzz suite) makes graphql-ws throw,
+ * and it closes the socket with 4500 Internal server error, logged as our fault. The protocol says
+ * an unexpected message is 4400; that close goes out first, and graphql-ws's later one is dropped.
+ */
+function refuseServerMessages(socket: WebSocket): void {
+  socket.on('message', (data) => {
+    let type: unknown;
+    try {
+      type = (JSON.parse(String(data)) as { type?: unknown } | null)?.type;
+    } catch {
+      return; // graphql-ws answers malformed JSON with 4400 itself
+    }
+    if (typeof type === 'string' && SERVER_MESSAGES.has(type)) socket.close(4400, `Unexpected message of type ${type}`);
+  });
 }
 
 /** Sockets whose writes are held until the end of this turn of the event loop. */

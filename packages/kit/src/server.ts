@@ -1,5 +1,6 @@
 // The HTTP server every service runs: health, metrics, request ids, body limits, CORS, shutdown.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { DEFAULT_MAX_BODY_BYTES, HttpError, requestIdOf, sendJson, sendJsonError } from './http';
@@ -65,7 +66,8 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     },
   };
 
-  const http = createServer(async (req, res) => {
+  // Node's own check answers a missing Host with an empty 400; ours answers it in JSON like every other refusal.
+  const http = createServer({ requireHostHeader: false }, async (req, res) => {
     const started = process.hrtime.bigint();
     const requestId = requestIdOf(req);
     res.setHeader('x-request-id', requestId);
@@ -87,6 +89,8 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     if (applyCors(req, res, corsOrigins)) return;
     if (closing) res.setHeader('connection', 'close');
     try {
+      // HTTP/1.1 requires Host (RFC 9112 3.2); it also goes missing when Node drops headers past maxHeadersCount.
+      if (req.httpVersion === '1.1' && !req.headers.host) return sendJsonError(res, 400, 'BAD_REQUEST', 'Request has no Host header');
       if (!handler) return sendJsonError(res, 404, 'NOT_FOUND', `No route for ${path}`);
       await handler(req, res, scope);
     } catch (error) {
@@ -98,6 +102,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     }
   });
   http.keepAliveTimeout = 65_000;
+  http.on('clientError', (error: NodeJS.ErrnoException, socket) => answerClientError(error, socket));
 
   return {
     http,
@@ -130,6 +135,30 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       return closing;
     },
   };
+}
+
+/**
+ * A request Node's parser refused (headers over its limit, a malformed request line) gets the same
+ * JSON error as any other, instead of Node's empty 400/431, then the connection closes.
+ */
+export function answerClientError(error: NodeJS.ErrnoException, socket: Duplex): void {
+  // A response already under way on this connection cannot be followed by another.
+  const inFlight = (socket as Duplex & { _httpMessage?: ServerResponse })._httpMessage;
+  if (error.code === 'ECONNRESET' || !socket.writable || inFlight?.headersSent) {
+    socket.destroy();
+    return;
+  }
+  const [status, code, message] =
+    error.code === 'HPE_HEADER_OVERFLOW'
+      ? [431, 'REQUEST_HEADER_FIELDS_TOO_LARGE', 'Request headers are too large']
+      : error.code === 'ERR_HTTP_REQUEST_TIMEOUT'
+        ? [408, 'REQUEST_TIMEOUT', 'Request took too long to arrive']
+        : [400, 'BAD_REQUEST', 'Malformed HTTP request'];
+  const body = JSON.stringify({ errors: [{ message, extensions: { code } }] });
+  const reason = STATUS_CODES[status] ?? 'Bad Request';
+  socket.end(
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+  );
 }
 
 /** Answers preflights and sets CORS headers for allowed origins; true when the request is done. */
