@@ -144,7 +144,8 @@ describe('credentials', () => {
     expect(await json(citadel(dir, gql, ['me', '--json']))).toMatchObject({ email });
     const after = Object.values(credentialsOf(dir).sessions)[0]!;
     expect(after.refreshToken).not.toBe(before.refreshToken);
-    expect(after.accessToken).not.toBe(before.accessToken);
+    // The access token itself may come back identical: Ed25519 signatures are deterministic, so a
+    // refresh within the login's second signs the same claims (sub, sid, iat, exp) into the same text.
     expect(Date.parse(after.expiresAt)).toBeGreaterThan(Date.now());
     expect(statSync(join(dir, 'credentials.json')).mode & 0o777).toBe(0o600);
   });
