@@ -14,7 +14,7 @@ async function databases(): Promise<SubgraphDatabase[]> {
 
 export async function migrateAll(url: string, logger: Logger): Promise<void> {
   for (const database of await databases()) {
-    const orm = await createOrm({ url, logger, poolMax: 1, ...database });
+    const orm = await createOrm({ url, logger, limits: { poolMax: 1 }, ...database });
     try {
       const applied = await migrate(orm, database.schema);
       logger.info({ subgraph: database.schema, applied }, applied.length ? 'migrations applied' : 'migrations up to date');

@@ -30,8 +30,8 @@ export interface PlatformAdmin {
 }
 
 export async function openPlatformAdmin(url: string, logger: Logger, redisUrl?: string): Promise<PlatformAdmin> {
-  const identity: Orm = await createOrm({ url, logger, poolMax: 1, ...identityDatabase });
-  const authz: Orm = await createOrm({ url, logger, poolMax: 1, ...authzDatabase });
+  const identity: Orm = await createOrm({ url, logger, limits: { poolMax: 1 }, ...identityDatabase });
+  const authz: Orm = await createOrm({ url, logger, limits: { poolMax: 1 }, ...authzDatabase });
   // With Redis, running gateways hear of the change at once; otherwise their poll picks it up.
   const pubsub = createPubSub(redisUrl, logger);
   const changes = new ChangeLog(pubsub, logger);

@@ -64,6 +64,7 @@ const packageJson = (n: SubgraphNames) => `${JSON.stringify(
 
 const envTs = (n: SubgraphNames) => `// The ${n.name} subgraph's settings; the only reader of process.env in this service.
 import { join } from 'node:path';
+import { databaseSettings } from '@citadel/kit/db';
 import { bool, logLevel, nodeEnv, parseEnv, port, postgresUrl, z } from '@citadel/kit/env';
 import { DATA_DIR } from '@citadel/kit/paths';
 
@@ -73,6 +74,7 @@ export const env = parseEnv({
   ${n.NAME}_HOST: z.string().default('127.0.0.1'),
   ${n.NAME}_PORT: port(${n.port}),
   DATABASE_URL: postgresUrl,
+  ...databaseSettings,
   KEYS_DIR: z.string().default(join(DATA_DIR, 'keys')),
   ${n.NAME}_PRIVATE_KEY: z.string().optional(),
   AUTHZ_URL: z.string().url().default('http://127.0.0.1:4002'),
@@ -88,7 +90,7 @@ import 'reflect-metadata';
 import { createInternalTokenVerifier, ServiceTokenMinter } from '@citadel/kit/auth';
 import { auditDelivery } from '@citadel/kit/audit-client';
 import { AuthzClient } from '@citadel/kit/authz-client';
-import { createOrm } from '@citadel/kit/db';
+import { createOrm, databaseLimits } from '@citadel/kit/db';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
@@ -101,7 +103,7 @@ import { database, SUBGRAPH_NAME } from './schema';
 async function main(): Promise<void> {
   const logger = createLogger(SUBGRAPH_NAME, env.LOG_LEVEL);
   const key = await loadSigningKey({ name: SUBGRAPH_NAME, pem: env.${n.NAME}_PRIVATE_KEY, dir: env.KEYS_DIR, generate: env.NODE_ENV !== 'production' });
-  const orm = await createOrm({ url: env.DATABASE_URL, logger, ...database });
+  const orm = await createOrm({ url: env.DATABASE_URL, logger, limits: databaseLimits(env), ...database });
   const serviceTokens = new ServiceTokenMinter(SUBGRAPH_NAME, key);
   const authz = new AuthzClient({ url: env.AUTHZ_URL, minter: serviceTokens, logger });
   let registered = false;

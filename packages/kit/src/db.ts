@@ -3,6 +3,39 @@ import { Migrator, type Migration } from '@mikro-orm/migrations';
 import { MikroORM, type EntitySchema, type Options } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 import { Gauge, type Registry } from 'prom-client';
+import { z } from './env';
+
+/**
+ * Every subgraph's database settings (spread into its env.ts). The timeouts bound how long a request
+ * can wait on the database, so a database that is down, restarting or overloaded answers
+ * SERVICE_UNAVAILABLE in seconds instead of holding requests until the gateway gives up.
+ */
+export const databaseSettings = {
+  /** Most connections one service process opens. */
+  DB_POOL_MAX: z.coerce.number().int().min(1).max(1000).default(10),
+  /** How long a request waits for a pooled connection (pool exhausted, or the database not there), ms. */
+  DB_ACQUIRE_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  /** How long opening a connection may take, ms. */
+  DB_CONNECT_TIMEOUT_MS: z.coerce.number().int().min(100).max(600_000).default(5_000),
+  /** PostgreSQL's statement_timeout for every statement the service runs, ms; 0: none. */
+  DB_STATEMENT_TIMEOUT_MS: z.coerce.number().int().min(0).max(86_400_000).default(15_000),
+};
+
+export interface DatabaseLimits {
+  poolMax: number;
+  acquireTimeoutMs: number;
+  connectTimeoutMs: number;
+  /** 0: no statement timeout (migrations). */
+  statementTimeoutMs: number;
+}
+
+/** The limits of `databaseSettings` as parsed into a service's env. */
+export const databaseLimits = (env: { [K in keyof typeof databaseSettings]: number }): DatabaseLimits => ({
+  poolMax: env.DB_POOL_MAX,
+  acquireTimeoutMs: env.DB_ACQUIRE_TIMEOUT_MS,
+  connectTimeoutMs: env.DB_CONNECT_TIMEOUT_MS,
+  statementTimeoutMs: env.DB_STATEMENT_TIMEOUT_MS,
+});
 
 export type Orm = MikroORM;
 
@@ -17,10 +50,12 @@ export interface OrmOptions {
   /** The subgraph's migrations in order, from `migrations/<subgraph>/index.ts`. */
   migrations: { name: string; class: new (...args: never[]) => Migration }[];
   logger: Logger;
-  poolMax?: number;
+  /** Pool size and timeouts (a service's DB_* settings); without them the driver's defaults apply, 10 connections. */
+  limits?: Partial<DatabaseLimits>;
 }
 
 export async function createOrm(options: OrmOptions): Promise<Orm> {
+  const limits = options.limits ?? {};
   const config: Options = {
     clientUrl: options.url,
     schema: options.schema,
@@ -36,7 +71,15 @@ export async function createOrm(options: OrmOptions): Promise<Orm> {
       allOrNothing: true,
       snapshot: false,
     },
-    pool: { min: 0, max: options.poolMax ?? 10 },
+    pool: { min: 0, max: limits.poolMax ?? 10, ...(limits.acquireTimeoutMs ? { acquireTimeoutMillis: limits.acquireTimeoutMs } : {}) },
+    driverOptions: {
+      connection: {
+        // Dead peers (a restarted database behind a NAT, a cut link) are noticed instead of waited on.
+        keepAlive: true,
+        ...(limits.connectTimeoutMs ? { connectionTimeoutMillis: limits.connectTimeoutMs } : {}),
+        ...(limits.statementTimeoutMs ? { statement_timeout: limits.statementTimeoutMs } : {}),
+      },
+    },
     allowGlobalContext: false,
     forceUtcTimezone: true,
     debug: false,

@@ -15,6 +15,8 @@ for (const event of ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGBREAK', 'beforeExit', 'm
 export interface EmbeddedDatabase {
   url: string;
   stop(): Promise<void>;
+  /** Starts it again after stop(), same data and port: with stop(), a PostgreSQL restart. */
+  start(): Promise<void>;
 }
 
 export interface EmbeddedOptions {
@@ -55,10 +57,9 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     );
   }
   // If this process ends without stop() (a crash, process.exit), ask PostgreSQL for a fast shutdown.
-  const postmasterPid = Number(readFileSync(join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]);
   const lastResort = () => {
     try {
-      process.kill(postmasterPid, 'SIGINT');
+      process.kill(Number(readFileSync(join(databaseDir, 'postmaster.pid'), 'utf8').split('\n')[0]), 'SIGINT');
     } catch {
       // already gone
     }
@@ -77,6 +78,10 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<E
     stop: async () => {
       process.off('exit', lastResort);
       await pg.stop();
+    },
+    start: async () => {
+      await pg.start();
+      process.once('exit', lastResort);
     },
   };
 }

@@ -2,6 +2,7 @@
 import { GraphQLError, type GraphQLFormattedError } from 'graphql';
 import type { ApolloServerPlugin } from '@apollo/server';
 import type { Logger } from 'pino';
+import { DATABASE_FAULT_MESSAGES, databaseFault } from './database-faults';
 
 export const COMMON_ERRORS = {
   UNAUTHENTICATED: 'UNAUTHENTICATED',
@@ -11,6 +12,8 @@ export const COMMON_ERRORS = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   VERSION_CONFLICT: 'VERSION_CONFLICT',
   TOO_MANY_REQUESTS: 'TOO_MANY_REQUESTS',
+  /** The service cannot do the work right now (its database is down or too slow, `reason` says which); try again shortly. */
+  SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
   /** A live subscription ended because it would otherwise miss events (`reason`: SLOW_READER, READ_FAILED). */
   SUBSCRIPTION_INTERRUPTED: 'SUBSCRIPTION_INTERRUPTED',
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
@@ -50,6 +53,7 @@ const PRIVATE_EXTENSIONS = new Set(['stacktrace', 'exception', 'response', 'http
 export function expectedCode(error: unknown): string | undefined {
   const original = error instanceof GraphQLError ? (error.originalError ?? error) : error;
   if (original instanceof AppError) return original.code;
+  if (databaseFault(original)) return COMMON_ERRORS.SERVICE_UNAVAILABLE;
   if (original instanceof Error && !(original instanceof GraphQLError)) return undefined;
   const code = codeOf(error) ?? codeOf(original);
   return typeof code === 'string' && code !== COMMON_ERRORS.INTERNAL_SERVER_ERROR ? code : undefined;
@@ -61,6 +65,15 @@ export function expectedCode(error: unknown): string | undefined {
  * masks everything else as INTERNAL_SERVER_ERROR. Logging is `errorLoggingPlugin`'s job.
  */
 export function formatError(formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError {
+  const fault = databaseFault(error instanceof GraphQLError ? (error.originalError ?? error) : error);
+  if (fault) {
+    return {
+      message: DATABASE_FAULT_MESSAGES[fault],
+      ...(formatted.locations ? { locations: formatted.locations } : {}),
+      ...(formatted.path ? { path: formatted.path } : {}),
+      extensions: { code: COMMON_ERRORS.SERVICE_UNAVAILABLE, reason: fault },
+    };
+  }
   const code = expectedCode(error);
   if (code) {
     const original = error instanceof GraphQLError ? error.originalError : undefined;
@@ -88,7 +101,15 @@ export function errorLoggingPlugin(): ApolloServerPlugin<{ logger: Logger }> {
     async requestDidStart() {
       return {
         async didEncounterErrors({ errors, contextValue }) {
+          let faultSaid = false;
           for (const error of errors) {
+            const fault = databaseFault(error.originalError ?? error);
+            // Said once per request, without the driver's message (it may quote SQL and values).
+            if (fault) {
+              if (!faultSaid) contextValue.logger.warn({ fault, err: loggable(error.originalError ?? error), path: error.path }, 'database unavailable');
+              faultSaid = true;
+              continue;
+            }
             if (expectedCode(error)) continue;
             if (error.extensions?.serviceName && codeOf(error) === COMMON_ERRORS.INTERNAL_SERVER_ERROR) continue;
             contextValue.logger.error({ err: loggable(error.originalError ?? error), path: error.path }, 'unexpected error');

@@ -8,6 +8,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Caller, ClientInfo } from './auth';
 import { ACTION_PATTERN, redact, type AuditEventInput, type Outcome } from './audit-event';
 import type { Orm } from './db';
+import { logPassFailure } from './database-faults';
 import type { PubSub } from './pubsub';
 import { currentRequest } from './request-context';
 
@@ -274,7 +275,7 @@ export class OutboxRelay {
       }
       await this.countDead();
     } catch (error) {
-      this.options.logger.error({ err: error }, 'outbox relay pass failed');
+      logPassFailure(this.options.logger, error, 'outbox relay pass failed');
     }
     return total;
   }

@@ -3,6 +3,7 @@ import { createServer, STATUS_CODES, type IncomingMessage, type Server, type Ser
 import type { Duplex } from 'node:stream';
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
+import { DATABASE_FAULT_MESSAGES, databaseFault } from './database-faults';
 import { DEFAULT_MAX_BODY_BYTES, HttpError, requestIdOf, sendJson, sendJsonError } from './http';
 import { createMetrics, type ServiceMetrics } from './metrics';
 
@@ -96,6 +97,11 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
     } catch (error) {
       if (error instanceof HttpError) {
         return sendJsonError(res, error.status, error.code, error.message, error.extensions);
+      }
+      const fault = databaseFault(error);
+      if (fault) {
+        scope.logger.warn({ fault }, 'database unavailable');
+        return sendJsonError(res, 503, 'SERVICE_UNAVAILABLE', DATABASE_FAULT_MESSAGES[fault], { reason: fault });
       }
       scope.logger.error({ err: error }, 'request failed');
       sendJsonError(res, 500, 'INTERNAL_SERVER_ERROR', 'Internal server error');

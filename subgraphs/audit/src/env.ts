@@ -1,6 +1,7 @@
 // The audit subgraph's settings; the only reader of process.env in this service.
 import { join } from 'node:path';
 import { bool, list, logLevel, nodeEnv, parseEnv, port, postgresUrl, z } from '@citadel/kit/env';
+import { databaseSettings } from '@citadel/kit/db';
 import { telemetrySettings } from '@citadel/kit/telemetry';
 import { DATA_DIR } from '@citadel/kit/paths';
 
@@ -11,6 +12,7 @@ export const env = parseEnv({
   AUDIT_HOST: z.string().default('127.0.0.1'),
   AUDIT_PORT: port(4003),
   DATABASE_URL: postgresUrl,
+  ...databaseSettings,
   KEYS_DIR: z.string().default(join(DATA_DIR, 'keys')),
   /** Ed25519 PKCS#8 PEM signing checkpoints (and audit's service tokens); generated in development. */
   AUDIT_PRIVATE_KEY: z.string().optional(),

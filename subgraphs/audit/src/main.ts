@@ -3,7 +3,7 @@ import { telemetry } from './telemetry';
 import 'reflect-metadata';
 import { createInternalTokenVerifier, createServiceTokenVerifier, serviceKeySets, ServiceTokenMinter } from '@citadel/kit/auth';
 import { AuthzClient } from '@citadel/kit/authz-client';
-import { createOrm, observeDatabasePool } from '@citadel/kit/db';
+import { createOrm, databaseLimits, observeDatabasePool } from '@citadel/kit/db';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
@@ -23,7 +23,7 @@ async function main(): Promise<void> {
     dir: env.KEYS_DIR,
     generate: env.NODE_ENV !== 'production',
   });
-  const orm = await createOrm({ url: env.DATABASE_URL, logger, ...database });
+  const orm = await createOrm({ url: env.DATABASE_URL, logger, limits: databaseLimits(env), ...database });
   const { server } = await createAuditApp({
     orm,
     logger,

@@ -1,6 +1,7 @@
 // The authz subgraph's settings; the only reader of process.env in this service.
 import { join } from 'node:path';
 import { bool, list, logLevel, nodeEnv, parseEnv, port, postgresUrl, z } from '@citadel/kit/env';
+import { databaseSettings } from '@citadel/kit/db';
 import { telemetrySettings } from '@citadel/kit/telemetry';
 import { DATA_DIR, SCHEMA_DIR } from '@citadel/kit/paths';
 
@@ -11,6 +12,7 @@ export const env = parseEnv({
   AUTHZ_HOST: z.string().default('127.0.0.1'),
   AUTHZ_PORT: port(4002),
   DATABASE_URL: postgresUrl,
+  ...databaseSettings,
   KEYS_DIR: z.string().default(join(DATA_DIR, 'keys')),
   AUTHZ_PRIVATE_KEY: z.string().optional(),
   AUDIT_URL: z.string().url().default('http://127.0.0.1:4003'),

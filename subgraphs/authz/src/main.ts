@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { createInternalTokenVerifier, createServiceTokenVerifier, serviceKeySets, ServiceTokenMinter } from '@citadel/kit/auth';
 import { auditDelivery } from '@citadel/kit/audit-client';
 import { loadSigningKey } from '@citadel/kit/keys';
-import { createOrm, observeDatabasePool } from '@citadel/kit/db';
+import { createOrm, databaseLimits, observeDatabasePool } from '@citadel/kit/db';
 import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
 import { listenOrExit, onShutdownSignal } from '@citadel/kit/server';
@@ -15,7 +15,7 @@ import { database, SUBGRAPH_NAME } from './schema';
 async function main(): Promise<void> {
   const logger = createLogger(SUBGRAPH_NAME, env.LOG_LEVEL);
   const key = await loadSigningKey({ name: SUBGRAPH_NAME, pem: env.AUTHZ_PRIVATE_KEY, dir: env.KEYS_DIR, generate: env.NODE_ENV !== 'production' });
-  const orm = await createOrm({ url: env.DATABASE_URL, logger, ...database });
+  const orm = await createOrm({ url: env.DATABASE_URL, logger, limits: databaseLimits(env), ...database });
   const { server } = await createAuthzApp({
     orm,
     logger,

@@ -1,6 +1,7 @@
 // The identity subgraph's settings; the only reader of process.env in this service.
 import { join } from 'node:path';
 import { bool, list, logLevel, nodeEnv, parseEnv, port, postgresUrl, z } from '@citadel/kit/env';
+import { databaseSettings } from '@citadel/kit/db';
 import { telemetrySettings } from '@citadel/kit/telemetry';
 import { DATA_DIR } from '@citadel/kit/paths';
 import { availableParallelism } from 'node:os';
@@ -12,6 +13,7 @@ export const env = parseEnv({
   IDENTITY_HOST: z.string().default('127.0.0.1'),
   IDENTITY_PORT: port(4001),
   DATABASE_URL: postgresUrl,
+  ...databaseSettings,
   KEYS_DIR: z.string().default(join(DATA_DIR, 'keys')),
   IDENTITY_PRIVATE_KEY: z.string().optional(),
   AUTHZ_URL: z.string().url().default('http://127.0.0.1:4002'),

@@ -5,6 +5,7 @@
 // services see; requests here never wait for it.
 import type { ScopedGrant } from '@citadel/kit/authz-client';
 import type { Orm } from '@citadel/kit/db';
+import { logPassFailure } from '@citadel/kit/database-faults';
 import type { EntityManager } from '@mikro-orm/postgresql';
 import type { Logger } from 'pino';
 
@@ -123,7 +124,7 @@ export class GrantMirror {
         if (typeof result !== 'number' || result < BATCH) return result;
       }
     } catch (error) {
-      this.options.logger.error({ err: error }, 'grant mirror pass failed');
+      logPassFailure(this.options.logger, error, 'grant mirror pass failed');
       return 'failed';
     }
   }

@@ -4,7 +4,7 @@ import 'reflect-metadata';
 import { createInternalTokenVerifier, ServiceTokenMinter } from '@citadel/kit/auth';
 import { AuthzClient } from '@citadel/kit/authz-client';
 import { auditDelivery } from '@citadel/kit/audit-client';
-import { createOrm, observeDatabasePool } from '@citadel/kit/db';
+import { createOrm, databaseLimits, observeDatabasePool } from '@citadel/kit/db';
 import { loadSigningKey } from '@citadel/kit/keys';
 import { createLogger } from '@citadel/kit/logger';
 import { createPubSub } from '@citadel/kit/pubsub';
@@ -18,7 +18,7 @@ import { WORKSPACES_PERMISSIONS } from './workspaces.permissions';
 async function main(): Promise<void> {
   const logger = createLogger(SUBGRAPH_NAME, env.LOG_LEVEL);
   const key = await loadSigningKey({ name: SUBGRAPH_NAME, pem: env.WORKSPACES_PRIVATE_KEY, dir: env.KEYS_DIR, generate: env.NODE_ENV !== 'production' });
-  const orm = await createOrm({ url: env.DATABASE_URL, logger, ...database });
+  const orm = await createOrm({ url: env.DATABASE_URL, logger, limits: databaseLimits(env), ...database });
   const serviceTokens = new ServiceTokenMinter(SUBGRAPH_NAME, key);
   const authz = new AuthzClient({ url: env.AUTHZ_URL, minter: serviceTokens, logger });
   let registered = false;
