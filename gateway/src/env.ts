@@ -49,6 +49,9 @@ const parsed = parseEnv({
   COUNTER_KEY_PREFIX: z.string().default('citadel:counter:'),
   SUBSCRIPTION_QUEUE_LIMIT: z.coerce.number().int().min(1).max(1_000_000).default(1_000),
   SUBSCRIPTION_SHARED_FETCHES: list('identity'),
+  /** Per client (the user, else the address) and per gateway node (gateway/src/ws-limits.ts). */
+  WS_MAX_CONNECTIONS_PER_CLIENT: z.coerce.number().int().min(1).default(100),
+  WS_MAX_SUBSCRIPTIONS_PER_CLIENT: z.coerce.number().int().min(1).default(500),
   /** Identical subgraph queries in flight at once share one fetch (gateway/src/inflight-fetches.ts). */
   SUBGRAPH_DEDUPLICATION: bool(true),
   /** The longest one subgraph fetch may take, retry included (gateway/src/subgraph-source.ts); as Apollo Router's default. */

@@ -31,6 +31,7 @@ import { SubscriptionRelay } from './subscriptions/relay';
 import { SharedFetches } from './subscriptions/shared-fetches';
 import { UpstreamConnections } from './subscriptions/upstream';
 import { attachGraphqlWs, endedReason } from './websocket';
+import { WsLimits } from './ws-limits';
 import { defaultManifestPaths, PersistedDocumentManifest, persistedDocuments, watchManifests, type PersistedDocuments } from './persisted-documents';
 
 async function main(): Promise<void> {
@@ -175,6 +176,8 @@ async function main(): Promise<void> {
   operationMetrics.useMetrics(server.metrics.registry);
   subgraphFetches.useMetrics(server.metrics.registry);
   rateLimiter?.useMetrics(server.metrics.registry);
+  const wsLimits = new WsLimits({ maxConnectionsPerClient: env.WS_MAX_CONNECTIONS_PER_CLIENT, maxSubscriptionsPerClient: env.WS_MAX_SUBSCRIPTIONS_PER_CLIENT });
+  wsLimits.useMetrics(server.metrics.registry);
   const websocket = attachGraphqlWs({
     http: server.http,
     path: '/graphql',
@@ -188,6 +191,7 @@ async function main(): Promise<void> {
     relay,
     persisted,
     rateLimit: rateLimiter ? (context, operationName) => rateLimiter.forSubscription(context, operationName) : undefined,
+    limits: wsLimits,
   });
   onShutdownSignal(logger, async () => {
     await server.close();

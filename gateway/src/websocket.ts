@@ -17,6 +17,7 @@ import { nestingError } from './limits';
 import type { SubscriptionRelay } from './subscriptions/relay';
 import type { PersistedDocuments } from './persisted-documents';
 import { closeWebSocketServer } from '@citadel/kit/ws-close';
+import { clientKey, releasingOnEnd, TOO_MANY_CONNECTIONS, type SocketSlots, type WsLimits } from './ws-limits';
 
 export interface GraphqlWsOptions {
   http: Server;
@@ -36,6 +37,8 @@ export interface GraphqlWsOptions {
   persisted?: PersistedDocuments;
   /** Counts a subscription against the caller's rate limits (queries and mutations are counted inside Apollo). */
   rateLimit?: (context: GatewayContext, operationName: string | undefined) => Promise<GraphQLError | undefined>;
+  /** Sockets and subscriptions per client on this node; without it there is no limit. */
+  limits?: WsLimits;
 }
 
 interface OperationScope {
@@ -45,10 +48,13 @@ interface OperationScope {
   variables?: Record<string, unknown>;
   operationName?: string;
   disconnect: (code: number, reason: string) => void;
+  slots?: SocketSlots;
 }
 
 interface SocketExtra extends Record<PropertyKey, unknown> {
   caller?: VerifiedCaller;
+  /** This socket's share of its client's limits (set once the caller is known). */
+  slots?: SocketSlots;
 }
 
 const FORBIDDEN = 4403;
@@ -76,10 +82,14 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
   const subscribe = async (args: ExecutionArgs) => {
     const scope = args.contextValue as OperationScope;
     if (!options.relay) return { errors: [new GraphQLError('Subscriptions are not served by this gateway', { extensions: { code: 'BAD_REQUEST' } })] };
+    let release: (() => void) | undefined;
     try {
       const limited = await options.rateLimit?.(scope.context, getOperationAST(scope.document, scope.operationName)?.name?.value);
       if (limited) return { errors: [limited] };
-      return await options.relay.subscribe({
+      // Taken before the relay starts anything; every way out below gives it back exactly once.
+      release = scope.slots ? scope.slots.subscribe() : () => {};
+      if (!release) return { errors: [scope.slots!.tooMany()] };
+      const result = await options.relay.subscribe({
         document: scope.document,
         query: scope.query,
         operationName: scope.operationName ?? null,
@@ -87,7 +97,13 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
         context: scope.context,
         disconnect: scope.disconnect,
       });
+      if (!isAsyncIterable(result)) {
+        release();
+        return result;
+      }
+      return releasingOnEnd(result, release);
     } catch (error) {
+      release?.();
       // Thrown out of here, graphql-ws would close the whole socket with the error's message.
       scope.context.logger.error({ err: error }, 'could not start a subscription');
       return { errors: [new GraphQLError('Internal server error', { extensions: { code: 'INTERNAL_SERVER_ERROR' } })] };
@@ -98,14 +114,30 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
       onConnect: async (ctx) => {
         const params = ctx.connectionParams ?? {};
         const header = Object.entries(params).find(([k]) => k.toLowerCase() === 'authorization')?.[1];
+        let caller: VerifiedCaller;
         try {
-          (ctx.extra as SocketExtra).caller = await options.verifyAccessToken(typeof header === 'string' ? header : undefined);
-          return true;
+          caller = await options.verifyAccessToken(typeof header === 'string' ? header : undefined);
         } catch (error) {
           // Keys unavailable is ours to fix: tell the client to retry rather than that it is forbidden.
           if (error instanceof HttpError && error.status === 503) ctx.extra.socket.close(TRY_AGAIN_LATER, error.message);
           return false; // closes with 4403 Forbidden: a bad token never becomes an anonymous socket
         }
+        const extra = ctx.extra as SocketExtra;
+        extra.caller = caller;
+        if (!options.limits) return true;
+        const { socket } = ctx.extra;
+        // Closed while the token was checked: its 'close' has fired already and would never free a slot.
+        if (socket.readyState === socket.CLOSED) return false;
+        // Counted only now, since the user (the client a slot belongs to) is known only from the token.
+        const slots = options.limits.connect(clientKey(caller, clientInfo(ctx.extra.request, options.trustedProxyHops).ip));
+        if (!slots) {
+          // A code graphql-ws clients do not retry, so a client over the limit does not reconnect in a loop.
+          socket.close(TOO_MANY_CONNECTIONS.code, TOO_MANY_CONNECTIONS.reason);
+          return false;
+        }
+        extra.slots = slots;
+        socket.once('close', () => slots.close());
+        return true;
       },
       onSubscribe: (ctx, _id, payload) => {
         const requestId = randomUUID();
@@ -137,6 +169,7 @@ export function attachGraphqlWs(options: GraphqlWsOptions): { close(): Promise<v
           variables: payload.variables ?? undefined,
           operationName: payload.operationName ?? undefined,
           disconnect: (code, reason) => ctx.extra.socket.close(code, reason),
+          slots: (ctx.extra as SocketExtra).slots,
         };
         return { schema: UNUSED_SCHEMA, document, operationName: payload.operationName ?? undefined, contextValue: scope } as ExecutionArgs;
       },
@@ -194,6 +227,10 @@ function batchWrites(socket: Socket): void {
 function uncorkAll(): void {
   for (const socket of corked) socket.uncork();
   corked.clear();
+}
+
+function isAsyncIterable<T>(value: T | AsyncIterableIterator<ExecutionResult>): value is AsyncIterableIterator<ExecutionResult> {
+  return typeof (value as Partial<AsyncIterable<unknown>>)[Symbol.asyncIterator] === 'function';
 }
 
 /** Per operation, remembered: onNext asks for every event. */
