@@ -143,7 +143,8 @@ export async function startExtraGateway(
   env: Record<string, string | undefined> = {},
   nodeArgs: string[] = [],
 ): Promise<ExtraGateway> {
-  const port = await freePort();
+  // GATEWAY_PORT in `env` starts it on that port: the same node again, after a restart.
+  const port = env.GATEWAY_PORT ? Number(env.GATEWAY_PORT) : await freePort();
   const identity = platform.identityUrl;
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'gateway/src/main.ts'], {
     cwd: REPO_ROOT,

@@ -29,6 +29,10 @@ const parsed = parseEnv({
   JWT_AUDIENCE: z.string().default('citadel'),
   CORS_ORIGINS: list(''),
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  /** After SIGTERM: how long to keep serving with readiness false, for load balancers to notice (ms). */
+  SHUTDOWN_DELAY_MS: z.coerce.number().int().min(0).max(600_000).default(0),
+  /** After that: how long in-flight requests may take to finish before their connections are closed (ms). */
+  SHUTDOWN_DRAIN_TIMEOUT_MS: z.coerce.number().int().min(0).max(600_000).default(10_000),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(1_000_000),
   MAX_DEPTH: z.coerce.number().int().min(1).default(15),
   MAX_ALIASES: z.coerce.number().int().min(0).default(30),

@@ -142,6 +142,8 @@ async function main(): Promise<void> {
     logger,
     maxBodyBytes: env.MAX_BODY_BYTES,
     corsOrigins: env.CORS_ORIGINS,
+    shutdownDelayMs: env.SHUTDOWN_DELAY_MS,
+    drainTimeoutMs: env.SHUTDOWN_DRAIN_TIMEOUT_MS,
     routes: {
       '/': (req, res) => {
         if (!env.EXPLORER || req.method !== 'GET') return sendJsonError(res, 404, 'NOT_FOUND', 'No route for /');

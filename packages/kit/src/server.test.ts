@@ -1,5 +1,6 @@
-// The service server's own refusals: requests Node's parser rejects still get JSON errors.
-import { request } from 'node:http';
+// The service server's own behaviour: requests Node's parser rejects still get JSON errors, and a
+// shutdown that lets a load balancer move traffic away before it stops accepting.
+import { Agent, request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createLogger } from './logger';
 import { createServiceServer, type ServiceServer } from './server';
@@ -44,5 +45,52 @@ describe('requests Node refuses', () => {
     const res = await post(Object.fromEntries(Array.from({ length: 1_500 }, (_, i) => [`x-h${i}`, 'v'])));
     expect(res.status).toBe(400);
     expect(code(res.body)).toBe('BAD_REQUEST');
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('turns not ready, keeps serving for the delay with every response closing its connection, then finishes what is in flight and stops accepting', async () => {
+    let releaseSlow!: () => void;
+    let slowArrived!: () => void;
+    const slowStarted = new Promise<void>((resolve) => (slowArrived = resolve));
+    const stopping = createServiceServer({
+      service: 'test',
+      logger: createLogger('test', 'silent'),
+      ready: async () => true,
+      shutdownDelayMs: 300,
+      routes: {
+        '/x': (_req, res) => void res.end('ok'),
+        '/slow': (_req, res) => {
+          slowArrived();
+          return new Promise<void>((resolve) => (releaseSlow = () => (res.end('slow ok'), resolve())));
+        },
+      },
+    });
+    const at = await stopping.listen(0, '127.0.0.1');
+    const agent = new Agent({ keepAlive: true });
+    const get = (path: string) =>
+      new Promise<{ status: number; connection: string | undefined; body: string }>((resolve, reject) => {
+        const req = request({ host: '127.0.0.1', port: at, path, agent }, (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, connection: res.headers.connection, body }));
+        });
+        req.on('error', reject);
+        req.end();
+      });
+    expect(await get('/x')).toMatchObject({ status: 200, connection: 'keep-alive' });
+    const slow = get('/slow');
+    await slowStarted;
+    const closed = stopping.close();
+    // During the delay: not ready, still serving, and telling the client not to reuse the connection.
+    expect(await get('/health/ready')).toMatchObject({ status: 503, connection: 'close' });
+    expect(await get('/x')).toEqual({ status: 200, connection: 'close', body: 'ok' });
+    await new Promise((r) => setTimeout(r, 400));
+    // After it: no new connections, but the request in flight since before the shutdown is answered.
+    await expect(get('/x')).rejects.toThrow(/ECONNREFUSED/);
+    releaseSlow();
+    expect(await slow).toEqual({ status: 200, connection: 'close', body: 'slow ok' });
+    await closed;
+    agent.destroy();
   });
 });

@@ -37,6 +37,11 @@ export interface ServiceServerOptions {
   onClose?: () => Promise<void>;
   /** How long shutdown waits for in-flight requests before closing them, ms. Default 10 s. */
   drainTimeoutMs?: number;
+  /**
+   * How long shutdown keeps serving after readiness turned false, ms, before it stops accepting:
+   * the time a load balancer needs to notice and send new requests elsewhere. Default 0.
+   */
+  shutdownDelayMs?: number;
 }
 
 export interface ServiceServer {
@@ -53,6 +58,8 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
   const corsOrigins = new Set(options.corsOrigins ?? []);
   const quiet = new Set([...QUIET_ROUTES, ...(options.quietRoutes ?? [])]);
   let closing: Promise<void> | undefined;
+  /** Responses not yet sent: told to close their connection when shutdown starts. */
+  const inFlight = new Set<ServerResponse>();
 
   const builtIn: Record<string, RouteHandler> = {
     '/health/live': (_req, res) => sendJson(res, 200, { status: 'ok' }),
@@ -88,7 +95,11 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       }
     });
     if (applyCors(req, res, corsOrigins)) return;
+    // While shutting down, every response ends its connection: the client's next request opens a
+    // new one, which the load balancer sends to a node that is still ready.
     if (closing) res.setHeader('connection', 'close');
+    inFlight.add(res);
+    res.once('close', () => inFlight.delete(res));
     try {
       // HTTP/1.1 requires Host (RFC 9112 3.2); it also goes missing when Node drops headers past maxHeadersCount.
       if (req.httpVersion === '1.1' && !req.headers.host) return sendJsonError(res, 400, 'BAD_REQUEST', 'Request has no Host header');
@@ -130,11 +141,18 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       }),
     close: () => {
       closing ??= (async () => {
+        // Readiness is false from here on (see /health/ready); requests still arriving are served.
+        for (const res of inFlight) if (!res.headersSent) res.setHeader('connection', 'close');
+        if (options.shutdownDelayMs) await new Promise((resolve) => setTimeout(resolve, options.shutdownDelayMs));
         await options.beforeDrain?.();
         const drained = new Promise<void>((resolve) => http.close(() => resolve()));
+        // Keep-alive connections go as soon as they are idle (a response sent before shutdown began
+        // did not say `connection: close`); in-flight requests finish, up to the drain timeout.
         http.closeIdleConnections();
+        const sweep = setInterval(() => http.closeIdleConnections(), 50);
         const timer = setTimeout(() => http.closeAllConnections(), options.drainTimeoutMs ?? 10_000);
         await drained;
+        clearInterval(sweep);
         clearTimeout(timer);
         await options.onClose?.();
       })();
