@@ -29,8 +29,8 @@ const WATCH = 'subscription($w: ID!) { todoEvents(workspaceId: $w) { type todo {
 
 interface Sample {
   atSeconds: number;
-  /** By service: resident memory (MiB) and open file descriptors. */
-  processes: Record<string, { rssMib: number; fds: number }>;
+  /** By service: resident memory and V8 heap in use (MiB, from its /metrics), open file descriptors. */
+  processes: Record<string, { rssMib: number; heapMib: number; fds: number }>;
 }
 
 export interface SoakResults {
@@ -43,8 +43,13 @@ export interface SoakResults {
   subscriptionEvents: number;
   resubscriptions: number;
   samples: Sample[];
-  /** Per service: growth from just after the warm-up to the end, percent (mean of three samples each). */
-  growth: Record<string, { rssPercent: number; fdsPercent: number }>;
+  /**
+   * Per service, percent: how the floor (the lowest sample) of the last third after the warm-up
+   * compares with the floor of the first third, for resident memory and heap in use; the mean for
+   * descriptors. A floor is what is still held after garbage collection: a sawtooth that climbs
+   * back to the same floor is flat, a floor that rises is a leak.
+   */
+  growth: Record<string, { rssPercent: number; heapPercent: number; fdsPercent: number }>;
   maxGrowthPercent: number;
   passed: boolean;
 }
@@ -71,17 +76,31 @@ function servicePids(platform: Platform, second: ExtraGateway): Record<string, n
 
 function growth(samples: Sample[], warmupSeconds: number): SoakResults['growth'] {
   const after = samples.filter((s) => s.atSeconds >= warmupSeconds);
-  const head = after.slice(0, 3);
-  const tail = after.slice(-3);
-  const mean = (xs: Sample[], service: string, key: 'rssMib' | 'fds') => xs.reduce((sum, s) => sum + (s.processes[service]?.[key] ?? 0), 0) / Math.max(1, xs.length);
+  const third = Math.max(1, Math.floor(after.length / 3));
+  const first = after.slice(0, third);
+  const last = after.slice(-third);
+  const values = (xs: Sample[], service: string, key: keyof Sample['processes'][string]) => xs.map((s) => s.processes[service]?.[key] ?? 0);
+  const floor = (xs: number[]) => Math.min(...xs);
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
   const percent = (from: number, to: number) => (from > 0 ? Math.round(((to - from) / from) * 1000) / 10 : 0);
   const services = Object.keys(samples[0]?.processes ?? {});
   return Object.fromEntries(
     services.map((service) => [
       service,
-      { rssPercent: percent(mean(head, service, 'rssMib'), mean(tail, service, 'rssMib')), fdsPercent: percent(mean(head, service, 'fds'), mean(tail, service, 'fds')) },
+      {
+        rssPercent: percent(floor(values(first, service, 'rssMib')), floor(values(last, service, 'rssMib'))),
+        heapPercent: percent(floor(values(first, service, 'heapMib')), floor(values(last, service, 'heapMib'))),
+        fdsPercent: percent(mean(values(first, service, 'fds')), mean(values(last, service, 'fds'))),
+      },
     ]),
   );
+}
+
+/** The V8 heap in use of a service, from prom-client's default metrics on its /metrics, MiB. */
+async function heapMib(base: string): Promise<number> {
+  const text = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text(), () => '');
+  const match = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text);
+  return match ? Math.round((Number(match[1]) / 2 ** 20) * 10) / 10 : 0;
 }
 
 export async function soak(): Promise<SoakResults> {
@@ -156,14 +175,24 @@ export async function soak(): Promise<SoakResults> {
       subscribers[i] = subscribe(i);
     }, (RESUBSCRIBE_SECONDS * 1000) / SUBSCRIBERS);
 
+    const bases: Record<string, string> = {
+      'gateway-1': platform.gatewayUrl,
+      'gateway-2': second.url.replace(/\/graphql$/, ''),
+      identity: platform.identityUrl,
+      authz: platform.authzUrl,
+      audit: platform.auditUrl,
+      workspaces: platform.workspacesUrl,
+    };
     const samples: Sample[] = [];
-    const sample = () =>
-      samples.push({
-        atSeconds: Math.round(elapsed()),
-        processes: Object.fromEntries(Object.entries(pids).map(([name, pid]) => [name, { rssMib: Math.round(memoryMib(pid, 'VmRSS') * 10) / 10, fds: fds(pid) }])),
-      });
-    sample();
-    const sampler = setInterval(sample, SAMPLE_SECONDS * 1000);
+    const sample = async () => {
+      const atSeconds = Math.round(elapsed());
+      const processes = await Promise.all(
+        Object.entries(pids).map(async ([name, pid]) => [name, { rssMib: Math.round(memoryMib(pid, 'VmRSS') * 10) / 10, heapMib: await heapMib(bases[name]!), fds: fds(pid) }] as const),
+      );
+      samples.push({ atSeconds, processes: Object.fromEntries(processes) });
+    };
+    await sample();
+    const sampler = setInterval(() => void sample(), SAMPLE_SECONDS * 1000);
 
     // Workers: reads most of the time, a todo's life now and then, a login more rarely.
     const worker = async (w: number) => {
@@ -189,11 +218,11 @@ export async function soak(): Promise<SoakResults> {
     await Promise.all(Array.from({ length: WORKERS }, (_, w) => worker(w)));
     clearInterval(churn);
     clearInterval(sampler);
-    sample();
+    await sample();
     for (const s of subscribers) subscriptionEvents += s.watched.events.length;
 
     const byService = growth(samples, WARMUP_SECONDS);
-    const withinBounds = Object.values(byService).every((g) => g.rssPercent < MAX_GROWTH_PERCENT && g.fdsPercent < MAX_GROWTH_PERCENT);
+    const withinBounds = Object.values(byService).every((g) => g.rssPercent < MAX_GROWTH_PERCENT && g.heapPercent < MAX_GROWTH_PERCENT && g.fdsPercent < MAX_GROWTH_PERCENT);
     const results: SoakResults = {
       date: new Date().toISOString().slice(0, 10),
       seconds: SECONDS,

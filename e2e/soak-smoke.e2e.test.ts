@@ -33,7 +33,10 @@ describe('soak, smoke run', () => {
     expect(results.samples.length).toBeGreaterThan(5);
     for (const sample of results.samples) {
       expect(Object.keys(sample.processes).sort()).toEqual(['audit', 'authz', 'gateway-1', 'gateway-2', 'identity', 'workspaces']);
-      for (const p of Object.values(sample.processes)) expect(p.rssMib).toBeGreaterThan(20);
+      for (const p of Object.values(sample.processes)) {
+        expect(p.rssMib).toBeGreaterThan(20);
+        expect(p.heapMib).toBeGreaterThan(5);
+      }
     }
   });
 });
