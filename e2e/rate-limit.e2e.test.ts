@@ -1,12 +1,11 @@
 // Threat: one client flooding the gateway (or one operation of it) at everyone else's expense,
 // over HTTP, over WebSocket, or spread across gateway nodes. The real platform, real sockets.
 import { randomUUID } from 'node:crypto';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphqlRequest, type GraphQLResponse } from '@citadel/kit/testing/graphql-client';
-import { freePort } from '@citadel/kit/testing/ports';
 import { launch, startExtraGateway, type ExtraGateway, type Platform } from './launcher';
 import { watch, wsClient } from './subscription-client';
+import { tcpRelay, type TcpRelay } from '@citadel/kit/testing/tcp-relay';
 
 const REDIS_URL = process.env.REDIS_URL;
 /** Small enough to exhaust in a few requests; one token comes back every 6 s, far slower than the requests. */
@@ -143,7 +142,7 @@ describe('over WebSocket', () => {
 
 describe('across gateway nodes', () => {
   const extras: ExtraGateway[] = [];
-  let proxy: Awaited<ReturnType<typeof redisProxy>> | undefined;
+  let proxy: TcpRelay | undefined;
   /** GraphQL URLs: a second node on the same Redis, one without Redis, one reaching Redis through `proxy`. */
   let second: string, alone: string, proxied: string;
   const start = async (env: Record<string, string | undefined>) => {
@@ -153,7 +152,7 @@ describe('across gateway nodes', () => {
   };
   // Started side by side: each takes seconds to compile and load the supergraph.
   beforeAll(async () => {
-    proxy = REDIS_URL ? await redisProxy(new URL(REDIS_URL)) : undefined;
+    proxy = REDIS_URL ? await tcpRelay(REDIS_URL) : undefined;
     [second, alone, proxied] = await Promise.all([
       REDIS_URL ? start({ REDIS_URL }) : '',
       start({ REDIS_URL: undefined }),
@@ -213,39 +212,3 @@ describe('across gateway nodes', () => {
     expect(remaining).toBeGreaterThanOrEqual(QUOTA - 3);
   });
 });
-
-/** A TCP relay to Redis that a test can cut and restore, as if Redis went away and came back. */
-async function redisProxy(target: URL): Promise<{ url: string; cut(): Promise<void>; restore(): Promise<void> }> {
-  const port = await freePort();
-  const sockets = new Set<Socket>();
-  let server: Server | undefined;
-  const listen = () =>
-    new Promise<void>((resolve, reject) => {
-      server = createServer((client) => {
-        const upstream = connect(Number(target.port || 6379), target.hostname);
-        for (const socket of [client, upstream]) {
-          sockets.add(socket);
-          socket.on('error', () => undefined);
-          socket.on('close', () => {
-            sockets.delete(socket);
-            client.destroy();
-            upstream.destroy();
-          });
-        }
-        client.pipe(upstream).pipe(client);
-      });
-      server.once('error', reject);
-      server.listen(port, '127.0.0.1', resolve);
-    });
-  await listen();
-  return {
-    url: `redis://127.0.0.1:${port}`,
-    cut: async () => {
-      const closed = new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
-      for (const socket of sockets) socket.destroy();
-      await closed;
-      server = undefined;
-    },
-    restore: listen,
-  };
-}

@@ -1,4 +1,5 @@
 // Error codes the identity subgraph promises to clients (documented in docs/errors.md).
+import { CountersUnavailable } from '@citadel/kit/counters';
 import { AppError } from '@citadel/kit/errors';
 
 export const IDENTITY_ERRORS = {
@@ -48,5 +49,14 @@ export const cannotDisableMorePrivileged = (missing: readonly string[]) =>
   new AppError(IDENTITY_ERRORS.FORBIDDEN, 'You can disable only accounts whose permissions you hold yourself', { missing });
 export const permissionsUnavailable = () =>
   new AppError(IDENTITY_ERRORS.SERVICE_UNAVAILABLE, "Cannot read the account's permissions right now; try again shortly");
+/** Attempts cannot be counted (Redis unreachable): refused, never let through uncounted. */
+export const attemptsUncountable = (message = 'Attempts cannot be counted right now; try again shortly') =>
+  new AppError(IDENTITY_ERRORS.SERVICE_UNAVAILABLE, message, { reason: 'COUNTERS_UNAVAILABLE' });
+/** For `.catch` on a counter call that guards guessing: fails closed with SERVICE_UNAVAILABLE. */
+export const failClosed =
+  (message?: string) =>
+  (error: unknown): never => {
+    throw error instanceof CountersUnavailable ? attemptsUncountable(message) : error;
+  };
 export const cannotDisableSelf = () =>
   new AppError(IDENTITY_ERRORS.CANNOT_DISABLE_SELF, 'You cannot disable your own account; ask another administrator');

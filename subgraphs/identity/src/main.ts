@@ -56,7 +56,7 @@ async function main(): Promise<void> {
     passwordHashQueue: env.PASSWORD_HASH_QUEUE,
     introspection: env.NODE_ENV !== 'production' || env.INTROSPECTION,
     pubsub: createPubSub(env.REDIS_URL, logger),
-    counters: createCounterStore(env.REDIS_URL, env.COUNTER_KEY_PREFIX),
+    counters: createCounterStore(env.REDIS_URL, env.COUNTER_KEY_PREFIX, logger),
     loginThrottle: {
       maxAttemptsPerAccount: env.LOGIN_MAX_ATTEMPTS,
       maxAttemptsPerIp: env.LOGIN_MAX_ATTEMPTS_PER_IP,

@@ -7,7 +7,7 @@ import type { Logger } from '@citadel/kit/logger';
 import type { MailMessage, Mailer } from '@citadel/kit/mailer';
 import type { Outbox } from '@citadel/kit/outbox';
 import type { SessionService } from '../auth/session.service';
-import { IDENTITY_ERRORS, invalidCredentials, invalidResetToken, invalidVerificationToken } from '../identity.errors';
+import { failClosed, IDENTITY_ERRORS, invalidCredentials, invalidResetToken, invalidVerificationToken } from '../identity.errors';
 import type { PasswordHasher } from '../passwords/password-hasher';
 import { assertAcceptablePassword } from '../passwords/password-policy';
 import { hashRefreshToken as sha256 } from '../tokens/access-token';
@@ -210,7 +210,7 @@ export class AccountService {
   }
 
   private async limit(key: string, max: number, windowMs: number): Promise<void> {
-    const { count, resetsInMs } = await this.counters.increment(key, windowMs);
+    const { count, resetsInMs } = await this.counters.increment(key, windowMs).catch(failClosed());
     if (count > max) {
       throw new AppError(COMMON_ERRORS.TOO_MANY_REQUESTS, 'Too many attempts; try again later', {
         retryAfter: Math.ceil(resetsInMs / 1000),

@@ -41,6 +41,8 @@ export interface AuthServiceSettings {
 const ANONYMOUS_ACTOR = { type: 'anonymous', id: null, sessionId: null } as const;
 /** Why a session was not started after the account was found: recorded as a failed login. */
 const LOGIN_REFUSALS: ReadonlySet<string> = new Set([IDENTITY_ERRORS.INVALID_CREDENTIALS, IDENTITY_ERRORS.ACCOUNT_DISABLED]);
+/** Why an attempt was refused before the password was checked (locked, or its counters unreachable). */
+const UNCOUNTED_REFUSALS: ReadonlySet<string> = new Set([COMMON_ERRORS.TOO_MANY_REQUESTS, IDENTITY_ERRORS.SERVICE_UNAVAILABLE]);
 
 export class AuthService {
   constructor(
@@ -63,10 +65,10 @@ export class AuthService {
   async login(em: EntityManager, email: string, password: string, client: ClientInfo): Promise<AuthResult | MfaRequired> {
     const canonical = tryCanonical(email);
     const attempt = await this.throttle.begin(canonical ?? email.trim().toLowerCase().slice(0, 320), client.ip).catch(async (error: unknown) => {
-      if (error instanceof AppError && error.code === COMMON_ERRORS.TOO_MANY_REQUESTS) {
+      if (error instanceof AppError && UNCOUNTED_REFUSALS.has(error.code)) {
         // The same lookup for a known and an unknown address: the lock reveals nothing either way.
         const known = canonical ? await em.findOne(User, { emailCanonical: canonical }, { fields: ['id'] }) : null;
-        await this.loginFailed(em, known?.id ?? null, COMMON_ERRORS.TOO_MANY_REQUESTS);
+        await this.loginFailed(em, known?.id ?? null, error.code);
       }
       throw error;
     });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MemoryCounterStore } from '@citadel/kit/counters';
+import { CountersUnavailable, MemoryCounterStore, type CounterStore } from '@citadel/kit/counters';
 import { AppError } from '@citadel/kit/errors';
 import { failureDelayMs, ipBucket, LoginThrottle } from './login-throttle';
 
@@ -30,6 +30,30 @@ describe('LoginThrottle', () => {
     for (let i = 0; i < 5; i++) await throttle.begin(`user${i}@example.com`, '198.51.100.9');
     await expect(throttle.begin('fresh@example.com', '198.51.100.9')).rejects.toBeInstanceOf(AppError);
     await expect(throttle.begin('fresh@example.com', '198.51.100.10')).resolves.toBeDefined();
+  });
+});
+
+/** Counters whose Redis is gone: every call fails as RedisCounterStore's do. */
+const unreachable: CounterStore = {
+  increment: () => Promise.reject(new CountersUnavailable('Redis is unreachable (counters)')),
+  reset: () => Promise.reject(new CountersUnavailable('Redis is unreachable (counters)')),
+  close: () => Promise.resolve(),
+};
+
+describe('LoginThrottle without its counters', () => {
+  it('threat: guesses while Redis is down. Every attempt is refused with SERVICE_UNAVAILABLE, never let through uncounted', async () => {
+    const throttle = new LoginThrottle(unreachable, settings);
+    const error = await throttle.begin('a@example.com', '203.0.113.1').catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(AppError);
+    expect((error as AppError).code).toBe('SERVICE_UNAVAILABLE');
+    expect((error as AppError).message).toBe('Sign-in is temporarily unavailable; try again shortly');
+    expect((error as AppError).extensions.reason).toBe('COUNTERS_UNAVAILABLE');
+  });
+
+  it('does not refuse a proven sign-in because its count could not be cleared', async () => {
+    const throttle = new LoginThrottle(unreachable, settings);
+    await expect(throttle.succeeded({ accountKey: 'login:account:a@example.com', accountCount: 1 })).resolves.toBeUndefined();
+    await expect(throttle.clear('a@example.com')).resolves.toBeUndefined();
   });
 });
 

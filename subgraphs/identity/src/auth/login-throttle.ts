@@ -1,8 +1,10 @@
 // Brute-force protection for password logins: every attempt is counted per account and per IP
 // before the password is checked (so parallel attempts cannot slip past), failures are answered
 // ever more slowly, and past the limit the account (or IP) is locked until its window ends.
+// Without its counters (Redis unreachable) it fails closed: every attempt is refused.
 import { AppError, COMMON_ERRORS } from '@citadel/kit/errors';
-import type { CounterStore } from '@citadel/kit/counters';
+import { CountersUnavailable, type CounterStore } from '@citadel/kit/counters';
+import { failClosed } from '../identity.errors';
 
 export interface LoginThrottleSettings {
   /** Attempts per account within the window before it is locked. Default 10. */
@@ -37,6 +39,8 @@ export class LoginThrottle {
   /**
    * Counts the attempt. Throws TOO_MANY_REQUESTS (with `retryAfter` seconds) when the account or
    * the IP is over its limit; the same for known and unknown emails, so it reveals nothing.
+   * Throws SERVICE_UNAVAILABLE when the attempt cannot be counted: an uncounted attempt would be
+   * an unlimited guess.
    */
   async begin(account: string, ip: string | null): Promise<Attempt> {
     const windowMs = this.settings.windowSeconds * 1000;
@@ -44,7 +48,7 @@ export class LoginThrottle {
     const [byAccount, byIp] = await Promise.all([
       this.store.increment(accountKey, windowMs),
       this.store.increment(`login:ip:${ipBucket(ip)}`, windowMs),
-    ]);
+    ]).catch(failClosed('Sign-in is temporarily unavailable; try again shortly'));
     const over = [
       byAccount.count > this.settings.maxAttemptsPerAccount ? byAccount.resetsInMs : 0,
       byIp.count > this.settings.maxAttemptsPerIp ? byIp.resetsInMs : 0,
@@ -66,13 +70,18 @@ export class LoginThrottle {
 
   /** A completed sign-in (every factor) clears the account's count (not the IP's). */
   async succeeded(attempt: Attempt): Promise<void> {
-    await this.store.reset(attempt.accountKey);
+    await this.store.reset(attempt.accountKey).catch(stillCounted);
   }
 
   /** The same, for a sign-in completed later (the second factor of an MFA login). */
   async clear(account: string): Promise<void> {
-    await this.store.reset(`login:account:${account}`);
+    await this.store.reset(`login:account:${account}`).catch(stillCounted);
   }
+}
+
+/** A count that could not be cleared only locks sooner: not worth refusing a proven sign-in for. */
+function stillCounted(error: unknown): void {
+  if (!(error instanceof CountersUnavailable)) throw error;
 }
 
 /**

@@ -1,7 +1,7 @@
 // TOTP second factor: set-up, recovery codes, and the login challenge that follows a password.
 import { createHash, createHmac, randomBytes, randomUUID } from 'node:crypto';
 import { LockMode, type EntityManager } from '@mikro-orm/postgresql';
-import type { CounterStore } from '@citadel/kit/counters';
+import { CountersUnavailable, type CounterStore } from '@citadel/kit/counters';
 import { AppError, COMMON_ERRORS } from '@citadel/kit/errors';
 import type { Logger } from '@citadel/kit/logger';
 import type { MailMessage, Mailer } from '@citadel/kit/mailer';
@@ -10,7 +10,7 @@ import { seal, unseal } from '@citadel/kit/sealed';
 import { mfaChangedMail } from '../account/mail-templates';
 import { Session } from '../auth/session.entity';
 import type { SessionService } from '../auth/session.service';
-import { IDENTITY_ERRORS, invalidMfaChallenge, invalidMfaCode, mfaAlreadyEnabled, mfaNotEnabled, reauthenticationRequired } from '../identity.errors';
+import { failClosed, IDENTITY_ERRORS, invalidMfaChallenge, invalidMfaCode, mfaAlreadyEnabled, mfaNotEnabled, reauthenticationRequired } from '../identity.errors';
 import { User } from '../users/user.entity';
 import { MfaChallenge, RecoveryCode, TotpFactor } from './mfa.entity';
 import { base32Encode, matchingStep, newTotpSecret, otpauthUri } from './totp';
@@ -201,7 +201,7 @@ export class MfaService {
    */
   private async withCodeAttempt(userId: string, check: () => Promise<User | null>): Promise<User> {
     const key = `mfa:user:${userId}`;
-    const { count, resetsInMs } = await this.counters.increment(key, this.settings.windowSeconds * 1000);
+    const { count, resetsInMs } = await this.counters.increment(key, this.settings.windowSeconds * 1000).catch(failClosed());
     if (count > this.settings.maxAttemptsPerUser) {
       throw new AppError(COMMON_ERRORS.TOO_MANY_REQUESTS, 'Too many code attempts; try again later', {
         retryAfter: Math.ceil(resetsInMs / 1000),
@@ -209,7 +209,10 @@ export class MfaService {
     }
     const user = await check();
     if (!user) throw invalidMfaCode();
-    await this.counters.reset(key);
+    // Not cleared (counters unreachable) only locks sooner: the right code still signs in.
+    await this.counters.reset(key).catch((error: unknown) => {
+      if (!(error instanceof CountersUnavailable)) throw error;
+    });
     return user;
   }
 
