@@ -65,6 +65,13 @@ export function memoryMib(pid: number, field: 'VmRSS' | 'VmHWM'): number {
   }
 }
 
+/** The V8 heap in use of a service, from prom-client's default metrics on its /metrics, MiB. */
+export async function heapMib(base: string): Promise<number> {
+  const text = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text(), () => '');
+  const match = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text);
+  return match ? Math.round((Number(match[1]) / 2 ** 20) * 10) / 10 : 0;
+}
+
 /** The largest peak RSS in a process tree, in MiB (the process doing the gateway's work). */
 export function peakTreeRssMib(pid: number): number {
   return Math.max(0, ...processTree(pid).map((p) => memoryMib(p, 'VmHWM')));

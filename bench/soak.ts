@@ -8,7 +8,7 @@ import { readdirSync } from 'node:fs';
 import { graphqlRequest } from '@citadel/kit/testing/graphql-client';
 import { launch, startExtraGateway, type ExtraGateway, type Platform } from '../e2e/launcher';
 import { watch, wsClient, type Watched } from '../e2e/subscription-client';
-import { findProcess, memoryMib } from './load';
+import { findProcess, heapMib, memoryMib } from './load';
 import { login, seed } from './seed';
 
 const num = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -94,13 +94,6 @@ function growth(samples: Sample[], warmupSeconds: number): SoakResults['growth']
       },
     ]),
   );
-}
-
-/** The V8 heap in use of a service, from prom-client's default metrics on its /metrics, MiB. */
-async function heapMib(base: string): Promise<number> {
-  const text = await fetch(`${base}/metrics`, { signal: AbortSignal.timeout(5_000) }).then((r) => r.text(), () => '');
-  const match = /^nodejs_heap_size_used_bytes(?:\{[^}]*\})? (\S+)$/m.exec(text);
-  return match ? Math.round((Number(match[1]) / 2 ** 20) * 10) / 10 : 0;
 }
 
 export async function soak(): Promise<SoakResults> {

@@ -149,6 +149,10 @@ describe('workspaces through the gateway', () => {
     expect((await ok<{ reopenTodo: Todo }>(gql, ben.token, REOPEN_TODO, { id: first.id })).reopenTodo).toMatchObject({ status: 'OPEN', version: 4 });
     expect((await ok<{ assignTodo: Todo }>(gql, ada.token, ASSIGN_TODO, { id: first.id, a: cy.id })).assignTodo).toMatchObject({ assignee: { name: 'cy' }, version: 5 });
     expect(codes(await call(gql, ada.token, ASSIGN_TODO, { id: first.id, a: gus.id }))).toEqual(['BAD_USER_INPUT']); // not a member
+    // A DateTime the gateway passes through unparsed and workspaces refuses: the client's mistake, said as such.
+    const badDate = await call(gql, cy.token, CREATE_TODO, { i: { workspaceId: id, title: 'Someday', dueAt: 'next tuesday' } });
+    expect(codes(badDate)).toEqual(['BAD_USER_INPUT']);
+    expect(badDate.errors![0]!.message).toMatch(/DateTime/);
 
     // More todos to page and filter through.
     const others: Todo[] = [];

@@ -12,6 +12,7 @@ const SUITES = [
   'e2e/redis-outage.e2e.test.ts',
   'e2e/rate-limit.e2e.test.ts',
   'e2e/ws-limits.e2e.test.ts',
+  'e2e/supergraph-reload.e2e.test.ts',
   'e2e/fuzz.e2e.test.ts',
 ];
 

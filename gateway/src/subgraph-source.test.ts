@@ -17,6 +17,15 @@ let base: string;
 beforeAll(async () => {
   // A real HTTP server answering as a subgraph can: /ok with data, /errors with GraphQL errors, /down with a 502.
   server = createServer((req, res) => {
+    // As Apollo Server answers a variable it cannot coerce, and a document it cannot validate.
+    const refusals: Record<string, unknown> = {
+      '/refused': { errors: [{ message: 'Variable "$due" got invalid value "soon"; Value is not a valid DateTime: soon', extensions: { code: 'BAD_USER_INPUT', stacktrace: ['at parse'] } }] },
+      '/invalid': { errors: [{ message: 'Cannot query field "_secret" on type "Query".', extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } }] },
+    };
+    if (req.url! in refusals) {
+      res.writeHead(400, { 'content-type': 'application/json' });
+      return void res.end(JSON.stringify(refusals[req.url!]));
+    }
     const body =
       req.url === '/down' ? undefined : req.url === '/errors' ? { data: null, errors: [{ message: 'nope' }] } : { data: { hello: 'world' } };
     res.writeHead(body ? 200 : 502, { 'content-type': 'application/json' });
@@ -72,6 +81,19 @@ describe.each([
  * one that answers half and stops, one that resets each connection as the request arrives (for
  * the first `resets` connections only, then answers), and a port nothing listens on.
  */
+describe('a subgraph refusing the client input (HTTP 400)', () => {
+  it("passes the subgraph's BAD_USER_INPUT through to the client, without private extensions", async () => {
+    const result = await new SubgraphSource('workspaces', `${base}/refused`, {} as InternalTokenMinter, { fetcher: fetcher.fetch }).process(operation());
+    expect(result.errors).toEqual([{ message: 'Variable "$due" got invalid value "soon"; Value is not a valid DateTime: soon', extensions: { code: 'BAD_USER_INPUT' } }]);
+  });
+
+  it('keeps any other 400 the platform\'s fault: SUBREQUEST_HTTP_ERROR naming the subgraph', async () => {
+    await expect(new SubgraphSource('workspaces', `${base}/invalid`, {} as InternalTokenMinter, { fetcher: fetcher.fetch }).process(operation())).rejects.toMatchObject({
+      extensions: { code: 'SUBREQUEST_HTTP_ERROR', serviceName: 'workspaces' },
+    });
+  });
+});
+
 describe('SubgraphSource timeouts and retries', () => {
   let hanging: Server;
   let resetting: NetServer;

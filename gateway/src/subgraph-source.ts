@@ -143,7 +143,10 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
    * the URL, status and body out of the response (`response` is a private extension).
    */
   override async errorFromResponse(response: FetchResponse): Promise<GraphQLError> {
-    const body = await response.text().catch(() => '');
+    return this.httpError(response, await response.text().catch(() => ''));
+  }
+
+  private httpError(response: FetchResponse, body: string): GraphQLError {
     return new GraphQLError(`HTTP fetch failed from '${this.subgraph}'`, {
       extensions: {
         code: 'SUBREQUEST_HTTP_ERROR',
@@ -242,7 +245,12 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
         this.inflight && query
           ? await this.inflight.post(this.url, headers, body)
           : await this.send(this.url, { method: 'POST', headers, body }, query);
-      if (!response.ok) throw await this.errorFromResponse(response);
+      if (!response.ok) {
+        const body = await response.text().catch(() => '');
+        const refused = inputRefusal(response.status, body);
+        if (refused) return { errors: refused, http: response };
+        throw this.httpError(response, body);
+      }
       const parsed = await this.parseBody(response);
       if (typeof parsed !== 'object' || parsed === null) throw new Error(`Expected JSON response body, but received: ${String(parsed)}`);
       return { ...parsed, http: response };
@@ -268,6 +276,30 @@ export class SubgraphSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (operationName) headers[OPERATION_NAME_HEADER] = operationName;
     return headers;
   }
+}
+
+/**
+ * A subgraph's 400 that refuses the client's input: every error BAD_USER_INPUT, e.g. a variable of
+ * a custom scalar (DateTime) that the gateway passes through unchecked and the subgraph cannot
+ * parse. That is the client's mistake, so the client gets the subgraph's errors (message and code)
+ * rather than SUBREQUEST_HTTP_ERROR. Any other 400 (a plan the subgraph refuses) stays the
+ * platform's fault.
+ */
+export function inputRefusal(status: number, body: string): { message: string; extensions: { code: string } }[] | undefined {
+  if (status !== 400) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(body);
+  } catch {
+    return undefined;
+  }
+  const errors = (parsed as { errors?: unknown } | null)?.errors;
+  if (!Array.isArray(errors) || errors.length === 0) return undefined;
+  const refusals = errors.map((e: unknown) => {
+    const { message, extensions } = (e ?? {}) as { message?: unknown; extensions?: { code?: unknown } };
+    return typeof message === 'string' && extensions?.code === 'BAD_USER_INPUT' ? { message, extensions: { code: 'BAD_USER_INPUT' } } : undefined;
+  });
+  return refusals.every((r) => r !== undefined) ? refusals : undefined;
 }
 
 function errorCode(error: unknown): string | undefined {
