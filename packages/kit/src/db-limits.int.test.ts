@@ -1,6 +1,5 @@
 // The database limits against a real PostgreSQL: a statement past DB_STATEMENT_TIMEOUT_MS, an
 // exhausted pool and a database that is not there all end in SERVICE_UNAVAILABLE, in bounded time.
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import { GraphQLError } from 'graphql';
 import { afterAll, describe, expect, inject, it } from 'vitest';
@@ -8,6 +7,7 @@ import { createOrm, type Orm } from './db';
 import { databaseFault } from './database-faults';
 import { formatError } from './errors';
 import { createLogger } from './logger';
+import { tcpRelay } from './testing/tcp-relay';
 
 const logger = createLogger('kit-test', 'silent', new Writable({ write: (_c, _e, cb) => cb() }));
 const orms: Orm[] = [];
@@ -62,11 +62,11 @@ describe('database limits', () => {
   });
 
   it('answers at once, while the database is gone, and recovers by itself when it is back', async () => {
-    const relay = await tcpRelay(new URL(inject('adminDatabaseUrl')));
+    const relay = await tcpRelay(inject('adminDatabaseUrl'));
     try {
       const db = await orm(relay.url, { acquireTimeoutMs: 5_000 });
       expect(await db.em.getConnection().execute('select 1 as one')).toEqual([{ one: 1 }]);
-      relay.set('refuse');
+      await relay.cut();
       const { error, ms } = await failure(db.em.getConnection().execute('select 1'));
       expect(databaseFault(error)).toBe('DATABASE_UNAVAILABLE');
       expect(ms).toBeLessThan(2_000);
@@ -74,24 +74,24 @@ describe('database limits', () => {
       const again = await failure(db.em.getConnection().execute('select 1'));
       expect(databaseFault(again.error)).toBe('DATABASE_UNAVAILABLE');
       expect(again.ms).toBeLessThan(2_000);
-      relay.set('forward');
+      await relay.restore();
       expect(await db.em.getConnection().execute('select 2 as two')).toEqual([{ two: 2 }]);
     } finally {
-      relay.close();
+      await relay.cut();
     }
   });
 
   it('gives up on a database that takes the connection and never answers after DB_CONNECT_TIMEOUT_MS', async () => {
-    const relay = await tcpRelay(new URL(inject('adminDatabaseUrl')));
+    const relay = await tcpRelay(inject('adminDatabaseUrl'));
     try {
       const db = await orm(relay.url, { connectTimeoutMs: 300, acquireTimeoutMs: 5_000 });
       await db.em.getConnection().execute('select 1');
-      relay.set('silent');
+      relay.hang();
       const { error, ms } = await failure(db.em.getConnection().execute('select 1'));
       expect(databaseFault(error)).toBe('DATABASE_UNAVAILABLE');
       expect(ms).toBeLessThan(2_000);
     } finally {
-      relay.close();
+      await relay.cut();
     }
   });
 
@@ -102,41 +102,3 @@ describe('database limits', () => {
     expect(asClientSees(error)).toEqual({ message: 'Internal server error', extensions: { code: 'INTERNAL_SERVER_ERROR' } });
   });
 });
-
-/**
- * A TCP relay to PostgreSQL that cuts every connection on a change of mode: `refuse` then resets
- * new ones (a database that is down), `silent` accepts them and never answers (a hung host).
- */
-async function tcpRelay(target: URL): Promise<{ url: string; set(mode: 'forward' | 'refuse' | 'silent'): void; close(): void }> {
-  let mode: 'forward' | 'refuse' | 'silent' = 'forward';
-  const open = new Set<Socket>();
-  const server: Server = createServer((client) => {
-    open.add(client);
-    client.on('close', () => open.delete(client));
-    client.on('error', () => undefined);
-    if (mode === 'refuse') return void client.resetAndDestroy();
-    if (mode === 'silent') return;
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    open.add(upstream);
-    upstream.on('close', () => (open.delete(upstream), client.destroy()));
-    upstream.on('error', () => client.destroy());
-    client.on('close', () => upstream.destroy());
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
-  const address = server.address();
-  const port = typeof address === 'object' && address ? address.port : 0;
-  const url = new URL(target);
-  url.host = `127.0.0.1:${port}`;
-  return {
-    url: url.toString(),
-    set: (next) => {
-      mode = next;
-      for (const socket of open) socket.destroy();
-    },
-    close: () => {
-      for (const socket of open) socket.destroy();
-      server.close();
-    },
-  };
-}

@@ -1,5 +1,6 @@
 // A TCP relay to a real server (Redis, PostgreSQL) that a test can cut and restore, as if that
-// server went away and came back: cutting closes every relayed connection and refuses new ones.
+// server went away and came back: cutting closes every relayed connection and refuses new ones;
+// hanging closes them and takes new ones without ever answering, as a host that froze would.
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { freePort } from './ports';
 
@@ -9,7 +10,9 @@ export interface TcpRelay {
   port: number;
   /** Closes every relayed connection and stops listening: clients see the server go away. */
   cut(): Promise<void>;
-  /** Listens again on the same port. */
+  /** Closes every relayed connection, then accepts new ones and never answers them. */
+  hang(): void;
+  /** Relays again (listening again on the same port after a cut). */
   restore(): Promise<void>;
 }
 
@@ -19,9 +22,16 @@ export async function tcpRelay(target: URL | string): Promise<TcpRelay> {
   const port = await freePort();
   const sockets = new Set<Socket>();
   let server: Server | undefined;
+  let hanging = false;
   const listen = () =>
     new Promise<void>((resolve, reject) => {
       server = createServer((client) => {
+        if (hanging) {
+          sockets.add(client);
+          client.on('error', () => undefined);
+          client.on('close', () => sockets.delete(client));
+          return;
+        }
         const upstream = connect(Number(to.port || defaultPort), to.hostname);
         for (const socket of [client, upstream]) {
           sockets.add(socket);
@@ -50,6 +60,14 @@ export async function tcpRelay(target: URL | string): Promise<TcpRelay> {
       await closed;
       server = undefined;
     },
-    restore: listen,
+    hang: () => {
+      hanging = true;
+      for (const socket of sockets) socket.destroy();
+    },
+    restore: async () => {
+      hanging = false;
+      for (const socket of sockets) socket.destroy();
+      if (!server) await listen();
+    },
   };
 }
