@@ -44,7 +44,10 @@ export function databaseFault(error: unknown): DatabaseFault | undefined {
       }
     }
     if (UNAVAILABLE_MESSAGES.some((pattern) => pattern.test(current instanceof Error ? current.message : ''))) return 'DATABASE_UNAVAILABLE';
-    const next: unknown = (current as { originalError?: unknown }).originalError ?? current.cause;
+    // Only GraphQL's wrapping is unwrapped, never `cause`: the database's errors carry their code
+    // themselves, while a failed fetch (to a subgraph, to authz) keeps its socket error in `cause`,
+    // and that is not the database being unavailable.
+    const next: unknown = (current as { originalError?: unknown }).originalError;
     if (next === current) break;
     current = next;
   }

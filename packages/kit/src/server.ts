@@ -4,7 +4,7 @@ import type { Duplex } from 'node:stream';
 import { trace } from '@opentelemetry/api';
 import type { Logger } from 'pino';
 import { DATABASE_FAULT_MESSAGES, databaseFault } from './database-faults';
-import { DEFAULT_MAX_BODY_BYTES, HttpError, requestIdOf, sendJson, sendJsonError } from './http';
+import { DEFAULT_MAX_BODY_BYTES, discardRest, HttpError, requestIdOf, sendJson, sendJsonError } from './http';
 import { createMetrics, type ServiceMetrics } from './metrics';
 
 export interface RequestScope {
@@ -107,6 +107,7 @@ export function createServiceServer(options: ServiceServerOptions): ServiceServe
       await handler(req, res, scope);
     } catch (error) {
       if (error instanceof HttpError) {
+        if (error.status === 413) await discardRest(req);
         return sendJsonError(res, error.status, error.code, error.message, error.extensions);
       }
       const fault = databaseFault(error);
