@@ -884,7 +884,9 @@ describe('after the run', () => {
       const res = await fetch(`${base}/health/ready`);
       expect(res.status, base).toBe(200);
     }
-    const me = await graphqlRequest(gql, '{ me { id } }', { token: userToken });
+    // Signed in afresh: a full run (FUZZ_RUNS) outlasts the access token's 15 minutes.
+    const fresh = await login('fuzz.user@example.com', 'a perfectly long passphrase');
+    const me = await graphqlRequest(gql, '{ me { id } }', { token: fresh });
     expect(me.body.errors).toBeUndefined();
     // No request reached the gateway's catch-all 500 path, and Apollo met no unexpected error.
     const failures = platform
